@@ -1,0 +1,1 @@
+"""Warta inference: backbone loading, text handling, classifier, summariser, analyzer API."""

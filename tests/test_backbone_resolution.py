@@ -1,0 +1,113 @@
+"""Backbone specs: the e5 cache, local directories and unresolvable ids."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from tokenizers import Tokenizer, models, pre_tokenizers
+from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+from service.backbone import (
+    DEFAULT_BACKBONE,
+    BackboneError,
+    build_e5_small,
+    load_backbone,
+    resolve_backbone,
+)
+from service.cache import MANIFEST_NAME, read_manifest
+from service.embedding import embed_texts
+from service.labels import load_labels
+
+
+def test_taxonomy_is_the_contract():
+    labels = load_labels()
+    assert [label.key for label in labels] == [
+        "governance",
+        "economy",
+        "health",
+        "education",
+        "law",
+        "sport",
+        "technology",
+        "automotive",
+        "entertainment",
+        "lifestyle",
+        "world",
+    ]
+    assert labels[0].name == "Pemerintahan & Politik"
+    assert all(label.scope and label.iptc.startswith("medtop:") for label in labels)
+
+
+@pytest.fixture
+def tiny_bert_dir(tmp_path):
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "bupati", "meresmikan", "pasar", "baru", "di", "sleman"]
+    core = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
+    core.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=core, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]"
+    )
+    config = BertConfig(
+        vocab_size=len(words),
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=16,
+    )
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    return tmp_path
+
+
+def test_local_directory_spec_loads_unchanged(tiny_bert_dir):
+    model, tokenizer, resolved = load_backbone(str(tiny_bert_dir))
+    assert resolved.name_or_path == str(tiny_bert_dir)
+    assert resolved.fingerprint.startswith("sha256:")
+    assert model.config.hidden_size == 16
+    vectors = embed_texts(model, tokenizer, ["bupati meresmikan pasar baru di sleman " * 5, "pasar"])
+    assert vectors.shape == (2, 16)
+    # 30 words do not fit the 16-position window: windowing must kick in, not crash.
+    assert resolve_backbone(str(tiny_bert_dir)).fingerprint == resolved.fingerprint
+
+
+def test_fingerprint_changes_with_weights(tiny_bert_dir):
+    before = resolve_backbone(str(tiny_bert_dir)).fingerprint
+    model = BertModel.from_pretrained(tiny_bert_dir)
+    with torch.no_grad():
+        model.embeddings.word_embeddings.weight[4] += 1.0
+    model.save_pretrained(tiny_bert_dir)
+    assert resolve_backbone(str(tiny_bert_dir)).fingerprint != before
+
+
+def test_unresolvable_spec_has_a_clear_message(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(BackboneError) as caught:
+        load_backbone("no-such-org/no-such-model-xyz")
+    message = str(caught.value)
+    assert "no-such-org/no-such-model-xyz" in message
+    assert "local" in message and DEFAULT_BACKBONE in message
+    assert "Traceback" not in message
+
+
+def test_directory_without_config_is_rejected(tmp_path):
+    with pytest.raises(BackboneError, match="config.json"):
+        resolve_backbone(str(tmp_path))
+
+
+def test_e5_cache_detects_damage_and_rebuilds(tmp_path):
+    target = build_e5_small(tmp_path)
+    manifest = read_manifest(target)
+    assert manifest is not None and manifest["source_sha256"]
+    weights = target / "model.safetensors"
+    size = weights.stat().st_size
+    with open(weights, "r+b") as handle:  # a crash mid-copy leaves a short file
+        handle.truncate(size // 3)
+    assert read_manifest(target) is None
+    rebuilt = build_e5_small(tmp_path)
+    assert rebuilt == target and weights.stat().st_size == size
+    assert read_manifest(target) is not None
+    (target / MANIFEST_NAME).unlink()  # an entry without a manifest was never finished
+    build_e5_small(tmp_path)
+    model, _, _ = load_backbone(DEFAULT_BACKBONE, cache_dir=tmp_path)
+    assert model.config.num_hidden_layers == 12 and model.config.hidden_size == 384

@@ -1,0 +1,1 @@
+"""Warta training: corpus building, model training, evaluation and baselines."""
