@@ -1,0 +1,142 @@
+"""Text handling shared by training and serving: cleaning and Indonesian sentence splitting.
+
+Sentences are returned as spans into the text they came from, so the summary can
+point at (and the UI highlight) the exact characters of the input.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Tokens that end with a period without ending the sentence: titles, degrees, ranks and
+# address words, compared case-sensitively.
+ABBREVIATIONS = frozenset(
+    """
+    dr Dr drg Drs Dra H Hj Prof Ir Ny Nn Tn Sdr Sdri Bpk Bp Yth St Kol Letkol Mayjen Brigjen Letjen
+    Jend Jen Irjen Kombes Pol AKBP AKP Kapt Lettu Serda Serka Pratu Kopda Ipda Iptu Aiptu Bripka Brigpol
+    No Nos Nomor Jl Jln Gg Kec Kel Kab Kp Ds Prov Rt Rw Km Kav Blok Rp
+    Mr Mrs Ms vs Vol Hal hlm Tel Telp Fax Ext Dept Div Ket Ref Lamp Sen Gub Wagub Pemkab Pemkot
+    Jan Feb Mar Apr Jun Jul Agu Agt Ags Sep Sept Okt Nov Des M SH MH MM SE MA MT MBA SKom SSos
+    """.split()
+)
+# Not listed: "dll.", "dsb.", "dst.", "Tbk." and the like often close a sentence, so they
+# are ordinary words: a boundary only follows them when the next word is capitalised.
+_DOTTED = re.compile(r"^(?:[A-Za-z]{1,4}\.)+[A-Za-z]{1,4}$")  # S.Pd, M.Si, Ph.D, s.d, B.J
+_CANDIDATE = re.compile(r"(?:\.{2,}|…|[.!?])+[\"”’'»)\]]*(?=\s)")
+_OPENERS = "\"“‘'«([–—-•*"
+_BULLET = re.compile(r"^\s*(?:[-•*▪◦–—]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)])\s+")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence as the character span ``text[start:end]`` of the text it was split from."""
+
+    start: int
+    end: int
+    text: str
+
+
+def _last_token(text: str, end: int) -> str:
+    start = end
+    while start > 0 and not text[start - 1].isspace() and text[start - 1] not in '("“':
+        start -= 1
+    return text[start:end]
+
+
+def _is_abbreviation(token: str) -> bool:
+    core = token.rstrip(".")
+    if core in ABBREVIATIONS:
+        return True
+    if len(core) == 1 and core.isalpha() and core.isupper():
+        return True  # an initial: "B. J. Habibie", "M. Yamin"
+    return bool(_DOTTED.match(core))  # S.Pd., M.Si., B.J.
+
+
+def _line_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Split one line (no newlines) into sentence spans."""
+    spans, sentence_start = [], start
+    line = text[start:end]
+    for match in _CANDIDATE.finditer(line):
+        boundary = start + match.end()
+        rest = line[match.end() :].lstrip()
+        if not rest:
+            continue
+        next_char = rest[0]
+        if next_char in _OPENERS and len(rest) > 1:
+            next_char = rest[1] if rest[1] not in " \t" else next_char
+        if not (next_char.isupper() or next_char.isdigit() or next_char in _OPENERS):
+            continue
+        terminator = match.group(0)
+        if terminator.startswith(".") and not terminator.startswith(".."):
+            token = _last_token(text, start + match.start())
+            if _is_abbreviation(token):
+                continue
+            prefix = text[sentence_start : start + match.start()].strip()
+            if prefix and (prefix.isdigit() or re.fullmatch(r"[a-zA-Z]", prefix)):
+                continue  # a list marker such as "1." or "a." opening the line
+        spans.append((sentence_start, boundary))
+        sentence_start = boundary
+    spans.append((sentence_start, end))
+    return spans
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Split Indonesian text into sentences; every line break also ends a sentence."""
+    sentences: list[Sentence] = []
+    position = 0
+    for line in text.split("\n"):
+        line_end = position + len(line)
+        for start, end in _line_spans(text, position, line_end):
+            while start < end and text[start].isspace():
+                start += 1
+            while end > start and text[end - 1].isspace():
+                end -= 1
+            if end > start and any(ch.isalnum() for ch in text[start:end]):
+                sentences.append(Sentence(start, end, text[start:end]))
+        position = line_end + 1
+    return sentences
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff]")
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+
+
+def normalize_whitespace(text: str) -> str:
+    """NFC, no control or zero-width characters, single spaces, at most one blank line."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub("", text)
+    text = _SPACES.sub(" ", text)
+    text = re.sub(r" *\n *", "\n", text)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip()
+
+
+BOILERPLATE_LINE = re.compile(
+    r"""^\s*(?:
+        baca\s+(?:juga|selengkapnya|berita)\b.*
+      | lihat\s+juga\b.*
+      | simak\s+(?:juga\s+)?(?:video|berita|artikel)\b.*
+      | tonton\s+(?:juga\s+)?video\b.*
+      | scroll\s+to\s+continue\s+with\s+content
+      | advertisement | iklan | advertorial | sponsored(?:\s+content)?
+      | ikuti\b.*\b(?:google\s+news|whatsapp|channel|instagram|twitter|tiktok|facebook)\b.*
+      | dapatkan\s+(?:update|berita|informasi)\b.*
+      | (?:artikel|berita)\s+ini\s+(?:telah|sudah)\s+(?:tayang|terbit|dipublikasikan)\b.*
+      | (?:editor|penulis|reporter|pewarta|sumber|foto|video)\s*:.*
+      | \(\s*[a-z]{2,5}\s*/\s*[a-z]{2,5}\s*\)
+      | [-–—_=*•]{3,}
+    )\s*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_INLINE_READ_ALSO = re.compile(
+    r"(?<=\S)[ \t]+(?:Baca|BACA)\s+(?:[Jj]uga|JUGA)\s*:[^\n\"“]{0,160}?(?=[ \t]*[\"“]|\n|$)"
+)
+
+
+def strip_boilerplate(text: str) -> str:
+    """Drop publisher furniture: "Baca juga …", ads, follow-us lines, credits."""
+    text = _INLINE_READ_ALSO.sub("", text)
+    kept = [line for line in text.split("\n") if not BOILERPLATE_LINE.match(line)]
+    return "\n".join(kept)
