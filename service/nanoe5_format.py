@@ -213,11 +213,7 @@ def precompiled_charsmap(normalization: dict[int, tuple[int, ...]]) -> bytes:
             while used[free]:
                 free += 1
             base = free ^ slots[0]
-            if (
-                base not in bases
-                and base ^ position[node] < 1 << 21
-                and not any(used[base ^ label] for label in slots)
-            ):
+            if base not in bases and base ^ position[node] < 1 << 21 and not any(used[base ^ label] for label in slots):
                 break
             free += 1
         bases.add(base)

@@ -130,9 +130,7 @@ BOILERPLATE_LINE = re.compile(
     )\s*$""",
     re.IGNORECASE | re.VERBOSE,
 )
-_INLINE_READ_ALSO = re.compile(
-    r"(?<=\S)[ \t]+(?:Baca|BACA)\s+(?:[Jj]uga|JUGA)\s*:[^\n\"“]{0,160}?(?=[ \t]*[\"“]|\n|$)"
-)
+_INLINE_READ_ALSO = re.compile(r"(?<=\S)[ \t]+(?:Baca|BACA)\s+(?:[Jj]uga|JUGA)\s*:[^\n\"“]{0,160}?(?=[ \t]*[\"“]|\n|$)")
 
 
 def strip_boilerplate(text: str) -> str:

@@ -1,0 +1,220 @@
+"""Corpus building on tiny fixtures written here (never copied from the raw corpora)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+import yaml
+from datasets import load_from_disk
+
+from training.build_data import main as build_data_main
+from training.cleaning import clean_body, fix_mojibake, repair_joined_paragraphs, strip_dateline
+from training.dedupe import find_duplicates
+from training.labeling import LexiconRules, SectionMap, label_article
+from training.sources import registered_domain, url_sections
+from training.summaries import align_article, detokenize
+
+LEXICONS = {
+    "governance": ["bupati", "DPRD", "APBD", "wali kota", "pemkab", "dinas"],
+    "law": ["polisi", "tersangka", "ditangkap", "jaksa", "vonis"],
+    "economy": ["harga", "saham", "inflasi"],
+    "none": ["banjir", "gempa"],
+}
+RULES = LexiconRules(LEXICONS, ["governance", "law"], min_score=4, margin=2.0)
+
+
+def test_joined_paragraphs_are_restored():
+    raw = 'Harga naik tajam.,"Kami kaget," kata pedagang.,Pemerintah berjanji turun tangan.'
+    assert repair_joined_paragraphs(raw).split("\n") == [
+        "Harga naik tajam.",
+        '"Kami kaget," kata pedagang.',
+        "Pemerintah berjanji turun tangan.",
+    ]
+
+
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("JAKARTA, KOMPAS.com - Banjir melanda.", "Banjir melanda."),
+        ("Liputan6.com, Jakarta - Harga naik.", "Harga naik."),
+        ("SURABAYA - Wali kota meresmikan taman.", "Wali kota meresmikan taman."),
+        ("Banda Aceh - Gubernur hadir.", "Gubernur hadir."),
+        (
+            "Dalam rapat itu, ada usulan - kata dia - yang ditolak.",
+            "Dalam rapat itu, ada usulan - kata dia - yang ditolak.",
+        ),
+    ],
+)
+def test_datelines_are_stripped_but_prose_is_kept(raw, expected):
+    assert strip_dateline(raw) == expected
+
+
+def test_mojibake_and_boilerplate_are_cleaned():
+    raw = "Wali kota meresmikan pasar ‚Äì kata warga.\nBaca juga: Pasar lama dibongkar\nADVERTISEMENT\nWarga senang."
+    assert fix_mojibake("‚Äì") == "–"
+    assert clean_body(raw) == "Wali kota meresmikan pasar – kata warga.\nWarga senang."
+
+
+def test_url_sections_and_domains():
+    assert registered_domain("https://aceh.tribunnews.com/2025/06/10/x") == "tribunnews.com"
+    assert registered_domain("https://news.republika.co.id/berita/x") == "republika.co.id"
+    assert url_sections("https://www.liputan6.com/health/read/123/judul") == ["health"]
+    assert url_sections("https://regional.kompas.com/read/2019/09/10/1/judul") == ["regional"]
+
+
+def test_most_specific_topical_section_wins():
+    sections = SectionMap({"sport": ["bola"], "health": ["health"], "mixed": ["news", "nasional"]}, {})
+    assert sections.decide(["health", "lifestyle"], "okezone.com") == ("health", "health")
+    assert sections.decide(["nasional", "news"], "okezone.com") == (None, "news")
+    assert sections.decide(["nasional", "bola"], "okezone.com") == ("sport", "bola")
+    overridden = SectionMap({"lifestyle": ["hot"]}, {"detik.com": {"hot": "entertainment"}})
+    assert overridden.decide(["hot"], "detik.com")[0] == "entertainment"
+    assert overridden.decide(["hot"], "other.com")[0] == "lifestyle"
+
+
+def test_weak_rules_label_only_clear_cases():
+    governance = "Bupati dan DPRD membahas APBD. Pemkab menyiapkan dinas baru. Bupati optimistis."
+    assert RULES.decide("Bupati bahas APBD", governance) == "governance"
+    law = "Polisi menetapkan tersangka. Tersangka ditangkap di rumahnya. Jaksa menyiapkan dakwaan."
+    assert RULES.decide("Tersangka ditangkap polisi", law) == "law"
+    mixed = "Bupati dan DPRD hadir saat polisi menangkap tersangka yang ditangkap kemarin."
+    assert RULES.decide("Rapat", mixed) is None  # no clear winner
+    flood = "Banjir melanda. Banjir merendam rumah, gempa susulan terasa; bupati meninjau."
+    assert RULES.decide("Banjir dan gempa", flood) is None  # the `none` competitor wins
+    business = "Harga saham naik, inflasi turun, harga pangan stabil; bupati hadir."
+    assert RULES.decide("Harga saham", business) is None  # economy competes but is not a target
+
+
+def test_label_article_prefers_sections_over_rules():
+    sections = SectionMap({"sport": ["bola"], "mixed": ["news"]}, {})
+    text = "Polisi menetapkan tersangka. Tersangka ditangkap. Jaksa siap."
+    assert label_article(["bola"], "x.com", "Judul", text, sections, RULES).method == "section"
+    decision = label_article(["news"], "x.com", "Tersangka ditangkap", text, sections, RULES)
+    assert (decision.label, decision.method) == ("law", "rule")
+
+
+LONG_A = " ".join(f"kalimat nomor {i} tentang pembangunan jembatan desa oleh pemerintah kabupaten" for i in range(30))
+
+
+def test_near_duplicates_are_found_and_distinct_texts_kept():
+    near = LONG_A.replace("nomor 7 ", "nomor tujuh ")
+    other = " ".join(f"pertandingan ke {i} tim sepak bola daerah menang di stadion" for i in range(30))
+    assert find_duplicates([LONG_A, LONG_A.upper(), near, other]) == [None, 0, 0, None]
+
+
+def test_indosum_detokenisation_and_label_alignment():
+    assert detokenize(["Harga", "naik", "(", "27", "/", "3", ")", ",", "kata", "dia", "."]) == (
+        "Harga naik (27/3), kata dia."
+    )
+    paragraphs = [
+        [["Bupati", "meresmikan", "pasar", "."], ["Warga", "senang", "."]],
+        [['"', "Kami", "puas", ",", '"', "kata", "Ani", "."]],
+    ]
+    aligned = align_article(paragraphs, [[True, False], [True]])
+    assert aligned["text"] == 'Bupati meresmikan pasar. Warga senang.\n\n"Kami puas," kata Ani.'
+    assert aligned["labels"] == [1, 0, 1]
+    starts, ends = aligned["sentence_starts"], aligned["sentence_ends"]
+    assert aligned["text"][starts[2] : ends[2]] == '"Kami puas," kata Ani.'
+
+
+def _write_fixture_corpus(root):
+    raw = root / "raw"
+    (raw / "news").mkdir(parents=True)
+    (raw / "sums").mkdir()
+    body = {
+        "governance": "Bupati bersama DPRD membahas APBD dan program dinas untuk desa. Pemkab menyiapkan anggaran. ",
+        "sport": "Tim sepak bola daerah menang dua gol di stadion utama dan pelatih memuji para pemain muda. ",
+        "health": "Dinas kesehatan membuka posyandu baru dan dokter memeriksa balita serta ibu hamil di desa. ",
+    }
+    rows = []
+    for index in range(36):
+        topic = ["governance", "sport", "health"][index % 3]
+        section = {"governance": "nasional", "sport": "bola", "health": "health"}[topic]
+        outlet = "held.com" if index % 4 == 0 else "train.com"
+        text = f"Laporan {index} hari ke {index * 7}. " + body[topic] * 4 + f"Catatan unik {index * 13}."
+        rows.append(
+            {
+                "judul": f"Berita {index}",
+                "isi": text,
+                "kategori": section,
+                "link": f"https://{outlet}/{section}/read/{index}/x",
+            }
+        )
+    rows.append(dict(rows[1]))  # an exact duplicate
+    with open(raw / "news" / "berita.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    with open(raw / "sums" / "dev.01.jsonl", "w") as handle:
+        for index in range(12):
+            record = {
+                "id": f"art-{index}",
+                "category": "tajuk utama",
+                "source": "fixture",
+                "source_url": f"https://example.com/{index}",
+                "paragraphs": [[["Bupati", "meresmikan", "pasar", str(index), "."], ["Warga", "senang", "."]]],
+                "gold_labels": [[True, False]],
+                "summary": [["Bupati", "meresmikan", "pasar", "."]],
+            }
+            handle.write(json.dumps(record) + "\n")
+    sources = {
+        "sources": {
+            "news": {
+                "year": 2025,
+                "files": [
+                    {
+                        "glob": "news/*.csv",
+                        "columns": {"title": "judul", "text": "isi", "category": "kategori", "url": "link"},
+                    }
+                ],
+            },
+        },
+        "sections": {"sport": ["bola"], "health": ["health"], "mixed": ["nasional"]},
+        "outlet_sections": {},
+    }
+    (root / "sources.yaml").write_text(yaml.safe_dump(sources))
+    (root / "lexicons.yaml").write_text(yaml.safe_dump({"targets": ["governance", "law"], "lexicons": LEXICONS}))
+    config = {
+        "raw_dir": str(raw),
+        "out_dir": str(root / "out"),
+        "sources_config": str(root / "sources.yaml"),
+        "seed": 1,
+        "cleaning": {"min_words": 20, "min_words_aux": 3, "max_chars": 5000},
+        "dedupe": {"shingle_words": 5, "num_perm": 64, "bands": 16, "threshold": 0.8},
+        "weak_labels": {
+            "lexicons": str(root / "lexicons.yaml"),
+            "min_score": 4,
+            "margin": 2.0,
+            "sample_size": 5,
+            "sample_file": str(root / "sample.tsv"),
+        },
+        "split": {"validation_fraction": 0.25, "test_source": "news", "test_outlets": ["held.com"]},
+        "summaries": {"source": "sums", "validation_fraction": 0.2, "test_fraction": 0.2},
+    }
+    (root / "data.yaml").write_text(yaml.safe_dump(config))
+    return root / "data.yaml"
+
+
+def test_build_data_end_to_end(tmp_path):
+    config = _write_fixture_corpus(tmp_path)
+    build_data_main(["--config", str(config)])
+    topics = load_from_disk(str(tmp_path / "out" / "topics"))
+    test, train, validation = topics["test"], topics["train"], topics["validation"]
+    assert set(test["outlet"]) == {"held.com"}
+    assert "held.com" not in set(train["outlet"]) | set(validation["outlet"])
+    assert "unlabelled" not in topics  # every fixture article got a label; empty splits are not written
+    assert len(test) + len(train) + len(validation) == 36  # 37 rows, one exact duplicate removed
+    all_ids = list(test["id"]) + list(train["id"]) + list(validation["id"])
+    assert len(all_ids) == len(set(all_ids))
+    governance = [r for r in train if r["label"] == "governance"]
+    assert governance and all(r["label_method"] == "rule" for r in governance)
+    assert {r["label_method"] for r in train if r["label"] == "sport"} == {"section"}
+    assert all("Laporan" in r["text"] for r in train)
+    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert stats["duplicates_removed_per_source"] == {"news": 1}
+    summaries = load_from_disk(str(tmp_path / "out" / "summaries"))
+    assert sum(len(summaries[s]) for s in summaries) == 12
+    assert all(r["labels"] == [1, 0] for r in summaries["train"])
+    assert (tmp_path / "sample.tsv").read_text().count("\n") >= 2

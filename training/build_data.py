@@ -1,0 +1,258 @@
+"""Build the topic and summarisation corpora from the raw folders.
+
+    python -m training.build_data [--config configs/data.yaml] [--raw-dir DIR] [--out-dir DIR]
+
+Writes Hugging Face datasets (``save_to_disk``) to ``out_dir/topics`` and ``out_dir/summaries``,
+``out_dir/stats.json``, and a random sample of rule-labelled articles for the precision check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import logging
+import random
+import time
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from service.labels import load_labels
+from training.cleaning import clean_body, clean_title
+from training.config import load_yaml, project_path
+from training.dedupe import find_duplicates
+from training.labeling import LexiconRules, SectionMap, label_article
+from training.sources import read_source
+
+logger = logging.getLogger(__name__)
+
+SPLITS = ("train", "validation", "test", "unlabelled")
+
+
+@dataclass
+class Article:
+    """A cleaned, labelled article as stored in the topic corpus."""
+
+    id: str
+    source: str
+    outlet: str
+    year: int
+    title: str
+    text: str
+    url: str
+    section: str
+    label: str | None
+    label_method: str
+    is_aux: bool
+    split: str = ""
+
+
+def collect_articles(config: dict, sources: dict, raw_dir: Path) -> tuple[list[Article], Counter]:
+    cleaning = config["cleaning"]
+    weak = config["weak_labels"]
+    section_map = SectionMap(sources["sections"], sources.get("outlet_sections"))
+    lexicon_config = load_yaml(project_path(weak["lexicons"]))
+    rules = LexiconRules(lexicon_config["lexicons"], lexicon_config["targets"], weak["min_score"], weak["margin"])
+    known = {label.key for label in load_labels()}
+    articles, dropped = [], Counter()
+    for name, spec in sources["sources"].items():
+        rows = list(read_source(name, spec, raw_dir))
+        for raw in tqdm(rows, desc=f"clean+label {name}", unit="row", leave=False):
+            is_aux = raw.kind == "aux"
+            text = (
+                clean_title(raw.text)
+                if is_aux
+                else clean_body(raw.text, spec.get("repair_joined_paragraphs", False), cleaning["max_chars"])
+            )
+            if len(text.split()) < (cleaning["min_words_aux"] if is_aux else cleaning["min_words"]):
+                dropped[f"{name}: too short"] += 1
+                continue
+            title = clean_title(raw.title)
+            decision = label_article(raw.sections, raw.outlet, title, text, section_map, None if is_aux else rules)
+            if decision.label is not None and decision.label not in known:
+                raise ValueError(f"sources.yaml maps {decision.section!r} to unknown label {decision.label!r}")
+            articles.append(
+                Article(
+                    id=raw.id,
+                    source=name,
+                    outlet=raw.outlet,
+                    year=raw.year,
+                    title=title,
+                    text=text,
+                    url=raw.url,
+                    section=decision.section,
+                    label=decision.label,
+                    label_method=decision.method,
+                    is_aux=is_aux,
+                )
+            )
+    return articles, dropped
+
+
+def remove_duplicates(articles: list[Article], settings: dict) -> tuple[list[Article], Counter]:
+    """Drop exact and near duplicates across all sources, keeping labelled copies first."""
+    kept, removed = [], Counter()
+    for is_aux in (False, True):
+        group = [a for a in articles if a.is_aux == is_aux]
+        group.sort(key=lambda a: (a.label is None, a.label_method != "section"))
+        texts = [f"{a.title}\n{a.text}" if not is_aux else a.text for a in group]
+        duplicate_of = find_duplicates(
+            texts,
+            shingle_words=settings["shingle_words"] if not is_aux else 2,
+            num_perm=settings["num_perm"],
+            bands=settings["bands"],
+            threshold=settings["threshold"],
+        )
+        for article, original in zip(group, duplicate_of, strict=True):
+            if original is None:
+                kept.append(article)
+            else:
+                removed[article.source] += 1
+    return kept, removed
+
+
+def assign_splits(articles: list[Article], settings: dict, seed: int) -> None:
+    """Test: a publisher-time slice. Validation: random, stratified by label, from the rest."""
+    rng = random.Random(seed)
+    test_outlets = set(settings["test_outlets"])
+    pool: dict[str, list[Article]] = defaultdict(list)
+    for article in articles:
+        if article.label is None:
+            article.split = "unlabelled"
+        elif (
+            not article.is_aux
+            and article.source == settings["test_source"]
+            and (not test_outlets or article.outlet in test_outlets)
+        ):
+            article.split = "test"
+        elif article.is_aux:
+            article.split = "train"
+        else:
+            pool[article.label].append(article)
+    for label in sorted(pool):
+        members = sorted(pool[label], key=lambda a: a.id)
+        rng.shuffle(members)
+        n_val = round(len(members) * settings["validation_fraction"])
+        for index, article in enumerate(members):
+            article.split = "validation" if index < n_val else "train"
+
+
+def corpus_stats(articles: list[Article]) -> dict:
+    per_split_label = defaultdict(Counter)
+    per_source_split_label = defaultdict(lambda: defaultdict(Counter))
+    methods = defaultdict(Counter)
+    for a in articles:
+        label = a.label or "(none)"
+        kind = "aux" if a.is_aux else "article"
+        per_split_label[f"{a.split}/{kind}"][label] += 1
+        per_source_split_label[a.source][a.split][label] += 1
+        methods[a.label_method][label] += 1
+    return {
+        "rows_per_split_label": {k: dict(v) for k, v in sorted(per_split_label.items())},
+        "rows_per_source_split_label": {
+            s: {sp: dict(c) for sp, c in v.items()} for s, v in sorted(per_source_split_label.items())
+        },
+        "label_methods": {k: dict(v) for k, v in methods.items()},
+    }
+
+
+def write_weak_label_sample(articles: list[Article], path: Path, size: int, seed: int) -> None:
+    """The rule-labelled articles with the smallest seeded hash of their id.
+
+    Hash order (rather than random.sample) keeps the sample stable when the rules change, so
+    earlier verdicts in the review file stay usable and only new entries need reading.
+    """
+
+    def rank(article: Article) -> str:
+        return hashlib.sha1(f"{seed}:{article.id}".encode()).hexdigest()
+
+    sample = sorted((a for a in articles if a.label_method == "rule"), key=rank)[:size]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, delimiter="\t")
+        writer.writerow(["id", "rule_label", "section", "title", "lead"])
+        for a in sample:
+            writer.writerow([a.id, a.label, a.section, a.title, a.text[:500].replace("\n", " ")])
+
+
+def save_topics(articles: list[Article], out_dir: Path) -> None:
+    from datasets import Dataset, DatasetDict, Features, Value
+
+    types = {"year": "int32", "is_aux": "bool"}
+    features = Features({c: Value(types.get(c, "string")) for c in Article.__dataclass_fields__})
+    splits = {}
+    for split in SPLITS:
+        rows = [asdict(a) for a in articles if a.split == split]
+        if not rows:  # datasets cannot load a split saved with zero shards
+            continue
+        splits[split] = Dataset.from_dict({c: [r[c] for r in rows] for c in features}, features=features)
+    DatasetDict(splits).save_to_disk(str(out_dir / "topics"))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default="configs/data.yaml")
+    parser.add_argument("--raw-dir", help="overrides raw_dir in the config")
+    parser.add_argument("--out-dir", help="overrides out_dir in the config")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    started = time.perf_counter()
+    config = load_yaml(project_path(args.config))
+    raw_dir = project_path(args.raw_dir or config["raw_dir"])
+    out_dir = project_path(args.out_dir or config["out_dir"])
+    if not raw_dir.is_dir():
+        raise SystemExit(f"error: raw data directory {raw_dir} not found (set raw_dir in {args.config})")
+    sources = load_yaml(project_path(config["sources_config"]))
+
+    articles, dropped = collect_articles(config, sources, raw_dir)
+    read = len(articles) + sum(dropped.values())
+    articles, duplicates = remove_duplicates(articles, config["dedupe"])
+    assign_splits(articles, config["split"], config["seed"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_topics(articles, out_dir)
+    write_weak_label_sample(
+        articles,
+        project_path(config["weak_labels"]["sample_file"]),
+        config["weak_labels"]["sample_size"],
+        config["seed"],
+    )
+
+    from training.summaries import build_summaries
+
+    summary_stats = build_summaries(raw_dir, out_dir, config["summaries"], config["seed"])
+    stats = {
+        "rows_read": read,
+        "dropped": dict(dropped),
+        "duplicates_removed_per_source": dict(duplicates),
+        "topics": corpus_stats(articles),
+        "summaries": summary_stats,
+        "build_seconds": round(time.perf_counter() - started, 1),
+    }
+    (out_dir / "stats.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False))
+    print(render_summary(stats))
+
+
+def render_summary(stats: dict) -> str:
+    labels = [label.key for label in load_labels()] + ["(none)"]
+    table = stats["topics"]["rows_per_split_label"]
+    lines = ["| split | " + " | ".join(labels) + " | total |", "|---" * (len(labels) + 2) + "|"]
+    for split, counts in table.items():
+        cells = [str(counts.get(label, 0)) for label in labels]
+        lines.append(f"| {split} | " + " | ".join(cells) + f" | {sum(counts.values())} |")
+    lines.append("")
+    lines.append(
+        f"rows read {stats['rows_read']}, dropped {sum(stats['dropped'].values())}, "
+        f"duplicates removed {sum(stats['duplicates_removed_per_source'].values())}, "
+        f"build {stats['build_seconds']} s"
+    )
+    lines.append(f"summaries: {json.dumps(stats['summaries']['rows_per_split'])}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""Refresh the measured tables of the data card (docs/data.md) from a corpus build.
+
+    python -m training.data_card [--config configs/data.yaml]
+
+Reads ``out_dir/stats.json``, the rule-label sample and the committed review verdicts, and
+rewrites the block between ``<!-- generated:start -->`` and ``<!-- generated:end -->``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from collections import Counter
+from pathlib import Path
+
+from service.labels import load_labels
+from training.config import load_yaml, project_path
+
+START, END = "<!-- generated:start -->", "<!-- generated:end -->"
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def weak_label_precision(sample_path: Path, review_path: Path) -> tuple[dict, int, int]:
+    """Per-label verdict counts for the sampled rule labels that have a review verdict."""
+    with open(review_path, encoding="utf-8") as handle:
+        verdicts = {(r["id"], r["rule_label"]): r["verdict"] for r in csv.DictReader(handle, delimiter="\t")}
+    with open(sample_path, encoding="utf-8") as handle:
+        sample = [(r["id"], r["rule_label"]) for r in csv.DictReader(handle, delimiter="\t")]
+    counts: dict[str, Counter] = {}
+    for key in sample:
+        if key in verdicts:
+            counts.setdefault(key[1], Counter())[verdicts[key]] += 1
+    reviewed = sum(sum(c.values()) for c in counts.values())
+    return counts, reviewed, len(sample)
+
+
+def render(stats: dict, precision: tuple[dict, int, int]) -> str:
+    labels = [label.key for label in load_labels()] + ["(none)"]
+    parts = ["### Rows per label and split", ""]
+    split_table = stats["topics"]["rows_per_split_label"]
+    parts.append(
+        _table(
+            ["split/kind", *labels, "total"],
+            [[k, *(v.get(label, 0) for label in labels), sum(v.values())] for k, v in split_table.items()],
+        )
+    )
+    parts += ["", "### Rows per source, split and label", ""]
+    rows = []
+    for source, splits in stats["topics"]["rows_per_source_split_label"].items():
+        for split, counts in sorted(splits.items()):
+            rows.append([source, split, *(counts.get(label, 0) for label in labels), sum(counts.values())])
+    parts.append(_table(["source", "split", *labels, "total"], rows))
+    methods = stats["topics"]["label_methods"]
+    parts += ["", "### How labels were assigned (after cleaning, before dedupe)", ""]
+    parts.append(
+        _table(
+            ["method", *labels[:-1]],
+            [[m, *(methods.get(m, {}).get(label, 0) for label in labels[:-1])] for m in ("section", "rule")],
+        )
+    )
+    counts, reviewed, sampled = precision
+    parts += ["", f"### Weak-label precision ({reviewed} of {sampled} sampled rule labels read by hand)", ""]
+    rows = []
+    total = Counter()
+    for label in sorted(counts):
+        c = counts[label]
+        total.update(c)
+        n = sum(c.values())
+        rows.append(
+            [
+                label,
+                n,
+                c["correct"],
+                c["ambiguous"],
+                c["wrong"],
+                f"{c['correct'] / n:.2f}",
+                f"{(c['correct'] + c['ambiguous']) / n:.2f}",
+            ]
+        )
+    n = sum(total.values())
+    if n:
+        rows.append(
+            [
+                "all",
+                n,
+                total["correct"],
+                total["ambiguous"],
+                total["wrong"],
+                f"{total['correct'] / n:.2f}",
+                f"{(total['correct'] + total['ambiguous']) / n:.2f}",
+            ]
+        )
+    parts.append(
+        _table(
+            ["rule label", "read", "correct", "ambiguous", "wrong", "precision (strict)", "precision (lenient)"], rows
+        )
+    )
+    parts += ["", "### Cleaning, dedupe, build", ""]
+    parts.append(
+        f"- rows read: {stats['rows_read']}; dropped as too short: {sum(stats['dropped'].values())} "
+        f"({json.dumps(stats['dropped'], ensure_ascii=False)})"
+    )
+    parts.append(
+        f"- exact + near duplicates removed: {sum(stats['duplicates_removed_per_source'].values())} "
+        f"({json.dumps(stats['duplicates_removed_per_source'])})"
+    )
+    s = stats["summaries"]
+    parts.append(
+        f"- summarisation corpus: {s['articles']} IndoSum articles, splits {json.dumps(s['rows_per_split'])}; "
+        f"{s['sentence_boundaries_identical_to_indosum']:.1%} of IndoSum sentences keep identical boundaries "
+        f"under our splitter; positive sentences {s['positive_sentences_indosum']} (IndoSum) -> "
+        f"{s['positive_sentences_ours']} (ours)"
+    )
+    parts.append(f"- build time: {stats['build_seconds']} s (`python -m training.build_data`, 2-core CPU)")
+    return "\n".join(parts)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default="configs/data.yaml")
+    parser.add_argument("--card", default="docs/data.md")
+    args = parser.parse_args(argv)
+    config = load_yaml(project_path(args.config))
+    stats = json.loads((project_path(config["out_dir"]) / "stats.json").read_text())
+    weak = config["weak_labels"]
+    precision = weak_label_precision(project_path(weak["sample_file"]), project_path(weak["review_file"]))
+    card_path = project_path(args.card)
+    card = card_path.read_text(encoding="utf-8")
+    head, rest = card.split(START, 1)
+    _, tail = rest.split(END, 1)
+    card_path.write_text(f"{head}{START}\n{render(stats, precision)}\n{END}{tail}", encoding="utf-8")
+    print(f"updated {card_path}")
+
+
+if __name__ == "__main__":
+    main()
