@@ -119,7 +119,7 @@ BOILERPLATE_LINE = re.compile(
       | lihat\s+juga\b.*
       | simak\s+(?:juga\s+)?(?:video|berita|artikel)\b.*
       | tonton\s+(?:juga\s+)?video\b.*
-      | scroll\s+to\s+continue\s+with\s+content
+      | (?:advertisement\s+)?scroll\s+to\s+continue\s+with\s+content
       | advertisement | iklan | advertorial | sponsored(?:\s+content)?
       | ikuti\b.*\b(?:google\s+news|whatsapp|channel|instagram|twitter|tiktok|facebook)\b.*
       | dapatkan\s+(?:update|berita|informasi)\b.*
@@ -130,11 +130,53 @@ BOILERPLATE_LINE = re.compile(
     )\s*$""",
     re.IGNORECASE | re.VERBOSE,
 )
-_INLINE_READ_ALSO = re.compile(r"(?<=\S)[ \t]+(?:Baca|BACA)\s+(?:[Jj]uga|JUGA)\s*:[^\n\"“]{0,160}?(?=[ \t]*[\"“]|\n|$)")
+_READ_ALSO = re.compile(r"(?:Baca|BACA)\s+(?:[Jj]uga|JUGA)\s*:?[ \t]*")
+_SCRIPT_OR_MARKUP = re.compile(
+    r"googletag\.cmd\.push\(function\(\)\s*\{[^}]*\}\);?"  # ad-slot JavaScript left in scraped text
+    r"|\[bacajuga:[^\]]*\]\([^)]*\),?"  # Liputan6's "[bacajuga:Baca Juga](ids)" markup
+)
+_TITLE_CONNECTORS = frozenset(
+    "di ke dan yang untuk dalam dari atau pada oleh dengan jadi soal usai vs hingga ini itu tak bisa akan "
+    "tidak bagi sebagai jelang saat lagi sudah masih belum juga kata ada".split()
+)
+_GLUED = re.compile(r"(?<=[a-z0-9)])(?=[A-Z][a-z])")  # "GazaMedia": headline glued to the next sentence
+
+
+def _join(head: str, tail: str) -> str:
+    if head and tail and not head[-1].isspace() and not tail[0].isspace():
+        return head + " " + tail
+    return head + tail
+
+
+def _drop_read_also_headline(text: str, start: int) -> tuple[str, int]:
+    """Remove the headline after an inline "Baca juga:": its run of Title Case words."""
+    position = start
+    while position < len(text) and text[position] not in '\n"“':
+        match = re.match(r"\S+\s*", text[position:])
+        if not match:
+            break
+        word = match.group(0).strip()
+        bare = word.strip(",.:;!?()'’‘")
+        if not bare:
+            position += match.end()
+            continue
+        glued = _GLUED.search(bare)
+        if glued and bare[0].isupper():
+            # Keep what follows the glue point: it is the next sentence's first word.
+            return _join(text[:start], text[position + word.index(bare) + glued.start() :]), start
+        if bare[0].isupper() or bare[0].isdigit() or bare.lower() in _TITLE_CONNECTORS:
+            position += match.end()
+            continue
+        break
+    return _join(text[:start], text[position:]), start
 
 
 def strip_boilerplate(text: str) -> str:
     """Drop publisher furniture: "Baca juga …", ads, follow-us lines, credits."""
-    text = _INLINE_READ_ALSO.sub("", text)
+    text = _SCRIPT_OR_MARKUP.sub(" ", text)
     kept = [line for line in text.split("\n") if not BOILERPLATE_LINE.match(line)]
-    return "\n".join(kept)
+    text = "\n".join(kept)
+    search_from = 0
+    while match := _READ_ALSO.search(text, search_from):
+        text, search_from = _drop_read_also_headline(text[: match.start()] + text[match.end() :], match.start())
+    return re.sub(r"[ \t]{2,}", " ", text)

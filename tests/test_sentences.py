@@ -112,3 +112,31 @@ def test_inline_read_also_is_removed_up_to_a_quote():
 def test_normalize_whitespace():
     raw = "A\u00a0b\u200b c\r\n\r\n\r\n\x07d\t\te"
     assert normalize_whitespace(raw) == "A b c\n\nd e"
+
+
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        (
+            "Ia ditangkap. Baca juga: Bom Taliban Meledak di Dekat Kedubes AS di Kabul, 10 Orang TewasTrump "
+            "mengatakan hal itu.",
+            "Ia ditangkap. Trump mengatakan hal itu.",
+        ),
+        (
+            'Ia berkata.Baca juga: Korut Dicurigai Kembangkan Senjata "Kami siap," ujarnya.',
+            'Ia berkata. "Kami siap," ujarnya.',
+        ),
+        (
+            "Harga naik. Baca Juga Warga Antre Minyak Goreng di Pasar pedagang mengeluh.",
+            "Harga naik. pedagang mengeluh.",
+        ),
+        (
+            "Skor imbang. googletag.cmd.push(function() { googletag.display('div-gpt-ad-1'); }); Laga usai.",
+            "Skor imbang. Laga usai.",
+        ),
+        ("Kulit sehat,[bacajuga:Baca Juga](3809787 3617927),Kulit kita berganti.", "Kulit sehat, Kulit kita berganti."),
+        ("Isi berita.\nADVERTISEMENT SCROLL TO CONTINUE WITH CONTENT\nLanjutan.", "Isi berita.\nLanjutan."),
+    ],
+)
+def test_inline_furniture_is_removed(raw, expected):
+    assert strip_boilerplate(raw) == expected
