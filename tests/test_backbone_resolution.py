@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from tokenizers import Tokenizer, models, pre_tokenizers
-from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+from transformers import BertModel
 
 from service.backbone import (
     DEFAULT_BACKBONE,
@@ -36,28 +35,6 @@ def test_taxonomy_is_the_contract():
     ]
     assert labels[0].name == "Pemerintahan & Politik"
     assert all(label.scope and label.iptc.startswith("medtop:") for label in labels)
-
-
-@pytest.fixture
-def tiny_bert_dir(tmp_path):
-    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "bupati", "meresmikan", "pasar", "baru", "di", "sleman"]
-    core = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
-    core.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=core, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]"
-    )
-    config = BertConfig(
-        vocab_size=len(words),
-        hidden_size=16,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=16,
-    )
-    torch.manual_seed(0)
-    BertModel(config).save_pretrained(tmp_path)
-    tokenizer.save_pretrained(tmp_path)
-    return tmp_path
 
 
 def test_local_directory_spec_loads_unchanged(tiny_bert_dir):

@@ -1,0 +1,111 @@
+"""The classifier training code path (as the IndoBERT GPU config uses it) on a tiny random BERT."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+from datasets import Dataset, DatasetDict
+
+from service.backbone import BackboneError
+from service.classifier import TopicClassifier
+from training.calibration import choose_threshold, example_f1, expected_calibration_error, fit_temperature, softmax
+from training.config import load_yaml, project_path
+from training.train_classifier import train
+
+ROWS = [
+    ("sport", "timnas menang gol di sleman"),
+    ("governance", "bupati meresmikan pasar baru di sleman"),
+    ("health", "dokter pasien rumah sakit"),
+    ("economy", "harga saham naik"),
+    ("law", "polisi tersangka di sleman"),
+]
+
+
+def _tiny_topics(directory):
+    def split(copies: int) -> Dataset:
+        rows = [(label, text) for label, text in ROWS for _ in range(copies)]
+        return Dataset.from_dict(
+            {
+                "label": [label for label, _ in rows],
+                "title": ["" for _ in rows],
+                "text": [f"{text} " * 6 for _, text in rows],  # 30+ words: several windows of 16 tokens
+                "is_aux": [False for _ in rows],
+                "label_method": ["section" for _ in rows],
+            }
+        )
+
+    DatasetDict({"train": split(4), "validation": split(2), "test": split(2)}).save_to_disk(str(directory))
+    return directory
+
+
+def test_indobert_config_path_runs_one_step_on_a_tiny_bert(tmp_path, tiny_bert_dir):
+    config = load_yaml(project_path("configs/classifier-indobert.yaml"))
+    assert config["trainable_layers"] >= 12 and config["bf16"] and not config["cache_lower_layers"]
+    config.update(
+        backbone=str(tiny_bert_dir),
+        device="cpu",  # the same code path, minus the GPU
+        data_dir=str(_tiny_topics(tmp_path / "topics")),
+        output_dir=str(tmp_path / "model"),
+        max_length=16,
+        batch_size=8,
+        encode_batch_size=8,
+        epochs=1,
+        max_steps=1,
+    )
+    metrics = train(config)
+    assert metrics["history"][0]["step"] == 1
+    assert metrics["trainable_layers"] == 2  # every layer of the tiny model
+    saved = yaml.safe_load((tmp_path / "model" / "training_config.yaml").read_text())
+    assert saved["backbone"] == str(tiny_bert_dir) and saved["max_steps"] == 1
+    classifier = TopicClassifier.load(tmp_path / "model")
+    prediction = classifier.predict(["timnas menang gol " * 10])[0]
+    assert len(prediction.scores) == 11
+    assert prediction.topics[0] == prediction.topic == prediction.scores[0].label
+    assert abs(sum(s.score for s in prediction.scores) - 1.0) < 1e-3
+    assert json.loads((tmp_path / "model" / "train_metrics.json").read_text())["artifact_bytes"] > 0
+
+
+def test_loading_with_a_different_backbone_fails_clearly(tmp_path, tiny_bert_dir):
+    from tests.conftest import make_tiny_bert
+
+    config = load_yaml(project_path("configs/classifier-indobert.yaml"))
+    config.update(
+        backbone=str(tiny_bert_dir),
+        device="cpu",
+        data_dir=str(_tiny_topics(tmp_path / "topics")),
+        output_dir=str(tmp_path / "model"),
+        max_length=16,
+        batch_size=8,
+        encode_batch_size=8,
+        epochs=1,
+        max_steps=1,
+        bf16=False,
+    )
+    train(config)
+    make_tiny_bert(tiny_bert_dir, seed=1)  # same spec, different weights
+    with pytest.raises(BackboneError, match="trained on backbone"):
+        TopicClassifier.load(tmp_path / "model")
+
+
+def test_temperature_scaling_recovers_a_known_temperature():
+    rng = np.random.default_rng(0)
+    true_logits = rng.normal(size=(4000, 5)) * 3
+    labels = np.array([rng.choice(5, p=p) for p in softmax(true_logits)])
+    overconfident = true_logits * 2.5
+    temperature = fit_temperature(overconfident, labels)
+    assert 2.2 < temperature < 2.8
+    before = expected_calibration_error(softmax(overconfident), labels)
+    after = expected_calibration_error(softmax(overconfident, temperature), labels)
+    assert after < before / 2
+
+
+def test_threshold_adds_a_second_topic_only_when_it_pays():
+    probs = np.array([[0.55, 0.40, 0.05], [0.9, 0.05, 0.05], [0.5, 0.45, 0.05]])
+    labels = np.array([1, 0, 1])
+    assert example_f1(probs, labels, 0.95) == pytest.approx(1 / 3)
+    assert example_f1(probs, labels, 0.35) == pytest.approx((2 / 3 + 1 + 2 / 3) / 3)
+    threshold, score = choose_threshold(probs, labels)
+    assert threshold <= 0.40 and score > 0.7

@@ -1,0 +1,305 @@
+"""Fine-tune the topic classifier: the backbone's top layers + a linear head.
+
+    python -m training.train_classifier --config configs/classifier.yaml
+
+The lower (frozen) layers run once over every training text and their outputs are cached, so
+each epoch only pays for the top layers: that is what makes the default fit a 2-core CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import resource
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+from sklearn.metrics import f1_score
+from tqdm import tqdm
+
+from service.backbone import load_backbone
+from service.classifier import ClassifierConfig, TopicClassifier, new_head
+from service.encoder import encoder_layers, lower_states, pad_batch, text_windows
+from service.labels import load_labels
+from training.calibration import choose_threshold, expected_calibration_error, fit_temperature, softmax
+from training.config import load_yaml, project_path
+
+logger = logging.getLogger(__name__)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def article_text(row: dict) -> str:
+    """What the classifier reads: title and body (auxiliary rows are a title or sentence only)."""
+    return row["text"] if row["is_aux"] or not row["title"] else f"{row['title']}\n{row['text']}"
+
+
+def load_rows(data_dir: Path, split: str, cap_per_label: int | None, seed: int) -> list[dict]:
+    from datasets import load_from_disk
+
+    rows = [r for r in load_from_disk(str(data_dir))[split] if r["label"]]
+    if cap_per_label:
+        rng = random.Random(seed)
+        rng.shuffle(rows)
+        kept, seen = [], {}
+        for row in rows:
+            key = (row["label"], row["is_aux"])
+            if seen.get(key, 0) < cap_per_label:
+                kept.append(row)
+                seen[key] = seen.get(key, 0) + 1
+        rows = kept
+    return rows
+
+
+@torch.no_grad()
+def cache_lower(model, windows: list[list[int]], n_lower: int, pad_id: int, batch_size: int, desc: str):
+    """Lower-layer outputs per window, fp16, unpadded (a list of (len, hidden) tensors)."""
+    out: list[torch.Tensor | None] = [None] * len(windows)
+    order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
+    for start in tqdm(range(0, len(order), batch_size), desc=desc, unit="batch"):
+        chosen = order[start : start + batch_size]
+        ids, mask = pad_batch([windows[i] for i in chosen], pad_id)
+        hidden = lower_states(model, ids, mask, n_lower).to(torch.float16)
+        for row, index in enumerate(chosen):
+            out[index] = hidden[row, : len(windows[index])].clone()
+    return out
+
+
+def batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Shuffled batches of similar length (little padding), in shuffled order."""
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], rng.random()))
+    chunks = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    rng.shuffle(chunks)
+    return chunks
+
+
+def stack_cached(states: list[torch.Tensor], indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(states[i].shape[0] for i in indices)
+    hidden = torch.zeros((len(indices), width, states[indices[0]].shape[1]), dtype=torch.float32)
+    mask = torch.zeros((len(indices), width), dtype=torch.long)
+    for row, index in enumerate(indices):
+        length = states[index].shape[0]
+        hidden[row, :length] = states[index].float()
+        mask[row, :length] = 1
+    return hidden, mask
+
+
+def class_weights(labels: np.ndarray, num_labels: int, power: float) -> torch.Tensor:
+    counts = np.bincount(labels, minlength=num_labels).astype(np.float64)
+    weights = (counts.sum() / np.maximum(counts, 1) / num_labels) ** power
+    return torch.as_tensor(weights / weights.mean(), dtype=torch.float32)
+
+
+def train(config: dict) -> dict:
+    started = time.perf_counter()
+    seed_everything(config["seed"])
+    labels = [label.key for label in load_labels()]
+    label_index = {key: i for i, key in enumerate(labels)}
+    model, tokenizer, resolved = load_backbone(config["backbone"])
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    device = torch.device(config.get("device", "cpu"))
+    model.to(device)
+    n_layers = len(encoder_layers(model))
+    trainable = min(config["trainable_layers"], n_layers)
+    n_lower = n_layers - trainable
+    max_length = config["max_length"]
+
+    data_dir = project_path(config["data_dir"])
+    train_rows = load_rows(data_dir, "train", config.get("max_train_per_label"), config["seed"])
+    if not config.get("use_aux", True):
+        train_rows = [r for r in train_rows if not r["is_aux"]]
+    val_rows = load_rows(data_dir, "validation", None, config["seed"])
+    logger.info(
+        "train %d rows (%d auxiliary), validation %d",
+        len(train_rows),
+        sum(r["is_aux"] for r in train_rows),
+        len(val_rows),
+    )
+
+    def first_window(row: dict) -> list[int]:
+        return text_windows(tokenizer, article_text(row), max_length, resolved.passage_prefix)[0]
+
+    train_windows = [first_window(r) for r in tqdm(train_rows, desc="tokenise train", unit="row")]
+    val_windows = [first_window(r) for r in val_rows]
+    y_train = np.array([label_index[r["label"]] for r in train_rows])
+    y_val = np.array([label_index[r["label"]] for r in val_rows])
+    sample_weight = torch.tensor([config.get("aux_weight", 1.0) if r["is_aux"] else 1.0 for r in train_rows])
+
+    pad_id, batch_size = tokenizer.pad_token_id, config["batch_size"]
+    cache = config.get("cache_lower_layers", True)
+    if cache:
+        train_states = cache_lower(model, train_windows, n_lower, pad_id, config["encode_batch_size"], "cache train")
+        val_states = cache_lower(model, val_windows, n_lower, pad_id, config["encode_batch_size"], "cache val")
+    cached_at = time.perf_counter()
+
+    head = new_head(model, len(labels), trainable, config.get("dropout", 0.1)).to(device)
+    for parameter in head.parameters():
+        parameter.requires_grad_(True)
+    layer_params = [p for n, p in head.named_parameters() if n.startswith("layers.")]
+    head_params = [p for n, p in head.named_parameters() if not n.startswith("layers.")]
+    optimizer = torch.optim.AdamW(
+        [{"params": layer_params, "lr": config["lr_layers"]}, {"params": head_params, "lr": config["lr_head"]}],
+        weight_decay=config.get("weight_decay", 0.01),
+    )
+    rng = random.Random(config["seed"])
+    lengths = [len(w) for w in train_windows]
+    steps_per_epoch = (len(lengths) + batch_size - 1) // batch_size
+    total_steps = steps_per_epoch * config["epochs"]
+    if config.get("max_steps"):
+        total_steps = min(total_steps, config["max_steps"])
+    warmup = int(total_steps * config.get("warmup_ratio", 0.06))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda step: min((step + 1) / max(warmup, 1), max(0.0, (total_steps - step) / max(total_steps - warmup, 1))),
+    )
+    weights = class_weights(y_train, len(labels), config.get("class_weight_power", 0.5)).to(device)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bool(config.get("bf16", False)))
+
+    def inputs(indices: list[int], states, windows) -> tuple[torch.Tensor, torch.Tensor]:
+        if cache:
+            hidden, mask = stack_cached(states, indices)
+            return hidden.to(device), mask.to(device)
+        ids, mask = pad_batch([windows[i] for i in indices], pad_id)
+        ids, mask = ids.to(device), mask.to(device)
+        with torch.no_grad():
+            return lower_states(model, ids, mask, n_lower), mask
+
+    @torch.no_grad()
+    def validation_logits() -> np.ndarray:
+        head.eval()
+        out = np.zeros((len(val_windows), len(labels)), dtype=np.float32)
+        for chosen in batches([len(w) for w in val_windows], config["encode_batch_size"], random.Random(0)):
+            hidden, mask = inputs(chosen, val_states if cache else None, val_windows)
+            with autocast:
+                out[chosen] = head(hidden, mask, model.config).float().cpu().numpy()
+        head.train()
+        return out
+
+    best = {"macro_f1": -1.0}
+    history, step = [], 0
+    head.train()
+    for epoch in range(config["epochs"]):
+        progress = tqdm(batches(lengths, batch_size, rng), desc=f"epoch {epoch + 1}", unit="batch")
+        for chosen in progress:
+            if step >= total_steps:
+                break
+            hidden, mask = inputs(chosen, train_states if cache else None, train_windows)
+            target = torch.as_tensor(y_train[chosen], device=device)
+            with autocast:
+                logits = head(hidden, mask, model.config)
+            loss = torch.nn.functional.cross_entropy(logits.float(), target, weight=weights, reduction="none")
+            loss = (loss * sample_weight[chosen].to(device)).mean()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(head.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            step += 1
+            progress.set_postfix(loss=f"{loss.item():.3f}")
+        val_logits = validation_logits()
+        macro = f1_score(y_val, val_logits.argmax(1), average="macro")
+        history.append({"epoch": epoch + 1, "step": step, "val_macro_f1_head_window": round(float(macro), 4)})
+        logger.info("epoch %d: validation macro-F1 %.4f", epoch + 1, macro)
+        if macro > best["macro_f1"]:
+            best = {
+                "macro_f1": float(macro),
+                "epoch": epoch + 1,
+                "state": {k: v.clone() for k, v in head.state_dict().items()},
+            }
+    head.load_state_dict(best["state"])
+    trained_at = time.perf_counter()
+
+    classifier = TopicClassifier(
+        model,
+        tokenizer,
+        head.to("cpu").float(),
+        ClassifierConfig(
+            labels=labels,
+            backbone=config["backbone"],
+            backbone_fingerprint=resolved.fingerprint,
+            trainable_layers=trainable,
+            max_length=max_length,
+            prefix=resolved.passage_prefix,
+        ),
+    )
+    model.to("cpu")
+    # Long articles: first window only vs token-weighted mean over all windows, on validation.
+    val_texts = [article_text(r) for r in val_rows]
+    logits_by_strategy = {
+        s: classifier.text_logits(val_texts, config["encode_batch_size"], s) for s in ("head", "chunk_mean")
+    }
+    strategy_f1 = {s: float(f1_score(y_val, lg.argmax(1), average="macro")) for s, lg in logits_by_strategy.items()}
+    strategy = max(strategy_f1, key=strategy_f1.get) if config.get("long_text") == "auto" else config["long_text"]
+    val_logits = logits_by_strategy[strategy]
+    temperature = fit_temperature(val_logits, y_val)
+    ece_before = expected_calibration_error(softmax(val_logits), y_val)
+    ece_after = expected_calibration_error(softmax(val_logits, temperature), y_val)
+    threshold, example_f1 = choose_threshold(softmax(val_logits, temperature), y_val)
+    classifier.config.temperature, classifier.config.threshold, classifier.config.long_text = (
+        temperature,
+        threshold,
+        strategy,
+    )
+
+    out_dir = project_path(config["output_dir"])
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    classifier.save_pretrained(out_dir)
+    (out_dir / "training_config.yaml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+    metrics = {
+        "train_rows": len(train_rows),
+        "train_auxiliary_rows": int(sum(r["is_aux"] for r in train_rows)),
+        "validation_rows": len(val_rows),
+        "trainable_layers": trainable,
+        "max_length": max_length,
+        "epochs": config["epochs"],
+        "best_epoch": best["epoch"],
+        "history": history,
+        "validation_macro_f1": {
+            "head": round(strategy_f1["head"], 4),
+            "chunk_mean": round(strategy_f1["chunk_mean"], 4),
+        },
+        "long_text_strategy": strategy,
+        "temperature": round(temperature, 4),
+        "ece_validation": {"before": round(ece_before, 4), "after": round(ece_after, 4)},
+        "threshold": threshold,
+        "validation_example_f1_at_threshold": round(example_f1, 4),
+        "seconds": {
+            "cache_lower_layers": round(cached_at - started, 1),
+            "train": round(trained_at - cached_at, 1),
+            "total": round(time.perf_counter() - started, 1),
+        },
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "artifact_bytes": sum(p.stat().st_size for p in out_dir.iterdir()),
+    }
+    (out_dir / "train_metrics.json").write_text(json.dumps(metrics, indent=2))
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default="configs/classifier.yaml")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config values (YAML)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = load_yaml(project_path(args.config))
+    for item in args.set:
+        key, value = item.split("=", 1)
+        config[key] = yaml.safe_load(value)
+    torch.set_num_threads(config.get("threads") or torch.get_num_threads())
+    print(json.dumps(train(config), indent=2))
+
+
+if __name__ == "__main__":
+    main()
