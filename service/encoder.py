@@ -6,7 +6,9 @@ and training can cache the lower-layer states once instead of recomputing them e
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -52,3 +54,69 @@ def text_windows(tokenizer, text: str, window: int, prefix: str = "") -> list[li
     size = window - 2
     chunks = [ids[i : i + size] for i in range(0, len(ids), size)] or [[]]
     return [[tokenizer.cls_token_id, *chunk, tokenizer.sep_token_id] for chunk in chunks]
+
+
+@dataclass
+class EncodedDocument:
+    """One text run through the shared lower layers, window by window.
+
+    ``states[w]`` holds the lower-layer output of window ``w`` (CLS + tokens + SEP) and
+    ``offsets[w]`` the character span in the text of each of its tokens (CLS/SEP excluded), so
+    heads can pool whole windows (topics) or the tokens of one sentence (summaries).
+    """
+
+    windows: list[list[int]]
+    offsets: list[list[tuple[int, int]]]
+    states: list[torch.Tensor]
+
+
+def tokenize_windows(
+    tokenizer, text: str, window: int, prefix: str = ""
+) -> tuple[list[list[int]], list[list[tuple[int, int]]]]:
+    """Windows as in ``text_windows`` plus each token's character span in ``text`` (prefix tokens: -1)."""
+    encoded = tokenizer(prefix + text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+    ids = encoded["input_ids"]
+    spans = [(start - len(prefix), end - len(prefix)) for start, end in encoded["offset_mapping"]]
+    size = window - 2
+    starts = range(0, len(ids), size) if ids else [0]
+    windows = [[tokenizer.cls_token_id, *ids[i : i + size], tokenizer.sep_token_id] for i in starts]
+    return windows, [spans[i : i + size] for i in starts]
+
+
+@torch.inference_mode()
+def encode_documents(
+    model: nn.Module, tokenizer, texts: Sequence[str], n_lower: int, window: int, prefix: str = "", batch_size: int = 32
+) -> list[EncodedDocument]:
+    """Run every window of every text through the lower ``n_lower`` layers, batched by length."""
+    docs = [EncodedDocument(*tokenize_windows(tokenizer, text, window, prefix), states=[]) for text in texts]
+    flat = [(d, w) for d, doc in enumerate(docs) for w in range(len(doc.windows))]
+    states: dict[tuple[int, int], torch.Tensor] = {}
+    order = sorted(range(len(flat)), key=lambda i: len(docs[flat[i][0]].windows[flat[i][1]]))
+    for start in range(0, len(order), batch_size):
+        chosen = [flat[i] for i in order[start : start + batch_size]]
+        ids, mask = pad_batch([docs[d].windows[w] for d, w in chosen], tokenizer.pad_token_id)
+        hidden = lower_states(model, ids, mask, n_lower)
+        for row, (d, w) in enumerate(chosen):
+            states[(d, w)] = hidden[row, : len(docs[d].windows[w])]
+    for d, doc in enumerate(docs):
+        doc.states = [states[(d, w)] for w in range(len(doc.windows))]
+    return docs
+
+
+def sentence_vectors(
+    doc: EncodedDocument, sentence_starts: Sequence[int], sentence_ends: Sequence[int]
+) -> torch.Tensor:
+    """Mean of the token states inside each sentence span (zeros for a sentence with no token)."""
+    hidden = doc.states[0].shape[-1]
+    sums = torch.zeros((len(sentence_starts), hidden), dtype=torch.float32)
+    counts = torch.zeros(len(sentence_starts), dtype=torch.float32)
+    starts = list(sentence_starts)
+    for states, spans in zip(doc.states, doc.offsets, strict=True):
+        for position, (start, end) in enumerate(spans):
+            if end <= 0 or start < 0:
+                continue
+            index = bisect.bisect_right(starts, start) - 1
+            if index >= 0 and start < sentence_ends[index]:
+                sums[index] += states[position + 1].float()
+                counts[index] += 1
+    return sums / counts.clamp(min=1).unsqueeze(1)
