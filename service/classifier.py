@@ -8,7 +8,6 @@ calibration temperature, topic threshold, the backbone spec and the fingerprint 
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -16,17 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
 from torch import nn
 
-from service.backbone import BackboneError, load_backbone
+from service.artifacts import load_trained_backbone, load_weights, read_config, save_artifact
 from service.embedding import mean_pool
-from service.encoder import encoder_layers, lower_states, pad_batch, run_layers, text_windows
+from service.encoder import EncodedDocument, encode_documents, encoder_layers, pad_states, run_layers
 
 logger = logging.getLogger(__name__)
-
-WEIGHTS_NAME = "model.safetensors"
-CONFIG_NAME = "config.json"
 
 
 @dataclass
@@ -91,51 +86,50 @@ class TopicClassifier:
     @classmethod
     def load(cls, path: str | Path, backbone: str | None = None, cache_dir: Path | None = None) -> TopicClassifier:
         path = Path(path)
-        if not (path / CONFIG_NAME).exists():
-            raise FileNotFoundError(f"No topic classifier at {path} (missing {CONFIG_NAME}); train one first.")
-        config = ClassifierConfig(**json.loads((path / CONFIG_NAME).read_text()))
-        model, tokenizer, resolved = load_backbone(backbone or config.backbone, cache_dir)
-        if resolved.fingerprint != config.backbone_fingerprint:
-            raise BackboneError(
-                f"The classifier in {path} was trained on backbone {config.backbone_fingerprint}, "
-                f"but {resolved.spec!r} resolves to {resolved.fingerprint}. Use the same backbone or retrain."
-            )
-        head = new_head(model, len(config.labels), config.trainable_layers)
-        state = {k: v.float() for k, v in load_file(str(path / WEIGHTS_NAME)).items()}
-        head.load_state_dict(state)
+        config = ClassifierConfig(**read_config(path, "topic classifier"))
+        model, tokenizer, _ = load_trained_backbone(path, "topic classifier", config.__dict__, backbone, cache_dir)
+        head = load_weights(new_head(model, len(config.labels), config.trainable_layers), path)
         return cls(model, tokenizer, head, config)
 
     def save_pretrained(self, path: str | Path) -> None:
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().to(torch.float16).contiguous() for k, v in self.head.state_dict().items()}
-        save_file(state, str(path / WEIGHTS_NAME), metadata={"format": "pt"})
-        (path / CONFIG_NAME).write_text(json.dumps(self.config.__dict__, indent=2, ensure_ascii=False))
+        save_artifact(path, self.head, self.config.__dict__)
 
     @torch.inference_mode()
-    def window_logits(self, windows: list[list[int]], batch_size: int = 32) -> np.ndarray:
-        """Uncalibrated logits for each token window; windows are batched by length."""
-        order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
-        out = np.zeros((len(windows), len(self.config.labels)), dtype=np.float32)
+    def logits_from_documents(self, documents: list[EncodedDocument], batch_size: int = 32) -> list[np.ndarray]:
+        """Uncalibrated logits of every window, from lower-layer states already computed.
+
+        The states may come from a pass shared with the summariser; windows are batched by length.
+        """
+        flat = [(d, w) for d, doc in enumerate(documents) for w in range(len(doc.states))]
+        order = sorted(range(len(flat)), key=lambda i: documents[flat[i][0]].states[flat[i][1]].shape[0])
+        out = [np.zeros((len(doc.states), len(self.config.labels)), dtype=np.float32) for doc in documents]
         for start in range(0, len(order), batch_size):
-            chosen = order[start : start + batch_size]
-            ids, mask = pad_batch([windows[i] for i in chosen], self.tokenizer.pad_token_id)
-            lower = lower_states(self.backbone, ids, mask, self.n_lower)
-            out[chosen] = self.head(lower, mask, self.backbone.config).numpy()
+            chosen = [flat[i] for i in order[start : start + batch_size]]
+            hidden, mask = pad_states([documents[d].states[w] for d, w in chosen])
+            logits = self.head(hidden, mask, self.backbone.config).numpy()
+            for row, (d, w) in enumerate(chosen):
+                out[d][w] = logits[row]
         return out
+
+    def encode(self, texts: list[str], batch_size: int = 32, max_windows: int | None = None) -> list[EncodedDocument]:
+        with self._lock:
+            return encode_documents(
+                self.backbone,
+                self.tokenizer,
+                texts,
+                self.n_lower,
+                self.config.max_length,
+                self.config.prefix,
+                batch_size,
+                max_windows,
+            )
 
     def window_logits_per_text(
         self, texts: list[str], batch_size: int = 32, first_only: bool = False
     ) -> list[np.ndarray]:
         """Logits of every window of every text (a long text is never cut)."""
-        per_text = [text_windows(self.tokenizer, t, self.config.max_length, self.config.prefix) for t in texts]
-        if first_only:
-            per_text = [w[:1] for w in per_text]
-        flat = [w for windows in per_text for w in windows]
-        with self._lock:
-            logits = self.window_logits(flat, batch_size)
-        bounds = np.cumsum([0] + [len(w) for w in per_text])
-        return [logits[bounds[i] : bounds[i + 1]] for i in range(len(texts))] if texts else []
+        documents = self.encode(texts, batch_size, max_windows=1 if first_only else None)
+        return self.logits_from_documents(documents, batch_size)
 
     def pool(self, per_text: list[np.ndarray], strategy: str | None = None) -> np.ndarray:
         """One row of logits per text: the first window's ("head") or the mean over windows ("chunk_mean")."""

@@ -71,24 +71,33 @@ class EncodedDocument:
 
 
 def tokenize_windows(
-    tokenizer, text: str, window: int, prefix: str = ""
+    tokenizer, text: str, window: int, prefix: str = "", max_windows: int | None = None
 ) -> tuple[list[list[int]], list[list[tuple[int, int]]]]:
     """Windows as in ``text_windows`` plus each token's character span in ``text`` (prefix tokens: -1)."""
     encoded = tokenizer(prefix + text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
     ids = encoded["input_ids"]
     spans = [(start - len(prefix), end - len(prefix)) for start, end in encoded["offset_mapping"]]
     size = window - 2
-    starts = range(0, len(ids), size) if ids else [0]
+    starts = list(range(0, len(ids), size) if ids else [0])[:max_windows]
     windows = [[tokenizer.cls_token_id, *ids[i : i + size], tokenizer.sep_token_id] for i in starts]
     return windows, [spans[i : i + size] for i in starts]
 
 
 @torch.inference_mode()
 def encode_documents(
-    model: nn.Module, tokenizer, texts: Sequence[str], n_lower: int, window: int, prefix: str = "", batch_size: int = 32
+    model: nn.Module,
+    tokenizer,
+    texts: Sequence[str],
+    n_lower: int,
+    window: int,
+    prefix: str = "",
+    batch_size: int = 32,
+    max_windows: int | None = None,
 ) -> list[EncodedDocument]:
     """Run every window of every text through the lower ``n_lower`` layers, batched by length."""
-    docs = [EncodedDocument(*tokenize_windows(tokenizer, text, window, prefix), states=[]) for text in texts]
+    docs = [
+        EncodedDocument(*tokenize_windows(tokenizer, text, window, prefix, max_windows), states=[]) for text in texts
+    ]
     flat = [(d, w) for d, doc in enumerate(docs) for w in range(len(doc.windows))]
     states: dict[tuple[int, int], torch.Tensor] = {}
     order = sorted(range(len(flat)), key=lambda i: len(docs[flat[i][0]].windows[flat[i][1]]))
@@ -101,6 +110,17 @@ def encode_documents(
     for d, doc in enumerate(docs):
         doc.states = [states[(d, w)] for w in range(len(doc.windows))]
     return docs
+
+
+def pad_states(states: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack variable-length (len, hidden) states into a zero-padded float32 batch and its mask."""
+    width = max(state.shape[0] for state in states)
+    hidden = torch.zeros((len(states), width, states[0].shape[1]), dtype=torch.float32)
+    mask = torch.zeros((len(states), width), dtype=torch.long)
+    for row, state in enumerate(states):
+        hidden[row, : state.shape[0]] = state.float()
+        mask[row, : state.shape[0]] = 1
+    return hidden, mask
 
 
 def sentence_vectors(

@@ -7,7 +7,6 @@ the document centroid, no trained head) and ``lead`` (the first k sentences).
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from dataclasses import dataclass, field
@@ -15,15 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
 from torch import nn
 
-from service.backbone import BackboneError, load_backbone
+from service.artifacts import load_trained_backbone, load_weights, read_config, save_artifact
 from service.encoder import EncodedDocument, encode_documents, encoder_layers, sentence_vectors
 from service.text import Sentence, split_sentences
 
-WEIGHTS_NAME = "model.safetensors"
-CONFIG_NAME = "config.json"
 METHODS = ("supervised", "centroid", "lead")
 POSITION_FEATURES = 4
 _WORD = re.compile(r"\w+")
@@ -139,25 +135,13 @@ class Summarizer:
     @classmethod
     def load(cls, path: str | Path, backbone: str | None = None, cache_dir: Path | None = None) -> Summarizer:
         path = Path(path)
-        if not (path / CONFIG_NAME).exists():
-            raise FileNotFoundError(f"No summariser at {path} (missing {CONFIG_NAME}); train one first.")
-        config = SummarizerConfig(**json.loads((path / CONFIG_NAME).read_text()))
-        model, tokenizer, resolved = load_backbone(backbone or config.backbone, cache_dir)
-        if resolved.fingerprint != config.backbone_fingerprint:
-            raise BackboneError(
-                f"The summariser in {path} was trained on backbone {config.backbone_fingerprint}, "
-                f"but {resolved.spec!r} resolves to {resolved.fingerprint}. Use the same backbone or retrain."
-            )
+        config = SummarizerConfig(**read_config(path, "summariser"))
+        model, tokenizer, _ = load_trained_backbone(path, "summariser", config.__dict__, backbone, cache_dir)
         scorer = SentenceScorer(model.config.hidden_size, config.width, config.layers, config.heads)
-        scorer.load_state_dict({k: v.float() for k, v in load_file(str(path / WEIGHTS_NAME)).items()})
-        return cls(model.eval(), tokenizer, scorer, config)
+        return cls(model.eval(), tokenizer, load_weights(scorer, path), config)
 
     def save_pretrained(self, path: str | Path) -> None:
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().to(torch.float16).contiguous() for k, v in self.scorer.state_dict().items()}
-        save_file(state, str(path / WEIGHTS_NAME), metadata={"format": "pt"})
-        (path / CONFIG_NAME).write_text(json.dumps(self.config.__dict__, indent=2, ensure_ascii=False))
+        save_artifact(path, self.scorer, self.config.__dict__)
 
     def encode(self, texts: list[str], batch_size: int = 32) -> list[EncodedDocument]:
         n_lower = min(self.config.feature_layer, len(encoder_layers(self.backbone)))

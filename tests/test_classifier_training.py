@@ -41,12 +41,13 @@ def _tiny_topics(directory):
     return directory
 
 
-def test_indobert_config_path_runs_one_step_on_a_tiny_bert(tmp_path, tiny_bert_dir):
+def _tiny_run_config(tmp_path, backbone_dir) -> dict:
+    """The IndoBERT GPU config, pointed at a tiny BERT on the CPU: the same code path, one step."""
     config = load_yaml(project_path("configs/classifier-indobert.yaml"))
     assert config["trainable_layers"] >= 12 and config["bf16"] and not config["cache_lower_layers"]
     config.update(
-        backbone=str(tiny_bert_dir),
-        device="cpu",  # the same code path, minus the GPU
+        backbone=str(backbone_dir),
+        device="cpu",
         data_dir=str(_tiny_topics(tmp_path / "topics")),
         output_dir=str(tmp_path / "model"),
         max_length=16,
@@ -55,7 +56,11 @@ def test_indobert_config_path_runs_one_step_on_a_tiny_bert(tmp_path, tiny_bert_d
         epochs=1,
         max_steps=1,
     )
-    metrics = train(config)
+    return config
+
+
+def test_indobert_config_path_runs_one_step_on_a_tiny_bert(tmp_path, tiny_bert_dir):
+    metrics = train(_tiny_run_config(tmp_path, tiny_bert_dir))
     assert metrics["history"][0]["step"] == 1
     assert metrics["trainable_layers"] == 2  # every layer of the tiny model
     saved = yaml.safe_load((tmp_path / "model" / "training_config.yaml").read_text())
@@ -71,20 +76,7 @@ def test_indobert_config_path_runs_one_step_on_a_tiny_bert(tmp_path, tiny_bert_d
 def test_loading_with_a_different_backbone_fails_clearly(tmp_path, tiny_bert_dir):
     from tests.conftest import make_tiny_bert
 
-    config = load_yaml(project_path("configs/classifier-indobert.yaml"))
-    config.update(
-        backbone=str(tiny_bert_dir),
-        device="cpu",
-        data_dir=str(_tiny_topics(tmp_path / "topics")),
-        output_dir=str(tmp_path / "model"),
-        max_length=16,
-        batch_size=8,
-        encode_batch_size=8,
-        epochs=1,
-        max_steps=1,
-        bf16=False,
-    )
-    train(config)
+    train(_tiny_run_config(tmp_path, tiny_bert_dir) | {"bf16": False})
     make_tiny_bert(tiny_bert_dir, seed=1)  # same spec, different weights
     with pytest.raises(BackboneError, match="trained on backbone"):
         TopicClassifier.load(tmp_path / "model")

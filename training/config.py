@@ -17,3 +17,20 @@ def project_path(path: str | Path) -> Path:
     """A config path: absolute as given, otherwise relative to the project root."""
     path = Path(path).expanduser()
     return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def config_from_args(description: str, default_config: str, argv: list[str] | None = None) -> dict:
+    """``--config PATH`` plus ``--set KEY=VALUE`` overrides (values parsed as YAML)."""
+    import argparse
+    import logging
+
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default=default_config)
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config values (YAML)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = load_yaml(project_path(args.config))
+    for item in args.set:
+        key, value = item.split("=", 1)
+        config[key] = yaml.safe_load(value)
+    return config

@@ -8,7 +8,6 @@ each epoch only pays for the top layers: that is what makes the default fit a 2-
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import random
@@ -25,10 +24,10 @@ from tqdm import tqdm
 
 from service.backbone import load_backbone
 from service.classifier import ClassifierConfig, TopicClassifier, new_head
-from service.encoder import encoder_layers, lower_states, pad_batch, text_windows
+from service.encoder import encoder_layers, lower_states, pad_batch, pad_states, text_windows
 from service.labels import load_labels
 from training.calibration import choose_threshold, expected_calibration_error, fit_temperature, softmax
-from training.config import load_yaml, project_path
+from training.config import config_from_args, project_path
 
 logger = logging.getLogger(__name__)
 
@@ -81,17 +80,6 @@ def batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[lis
     chunks = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     rng.shuffle(chunks)
     return chunks
-
-
-def stack_cached(states: list[torch.Tensor], indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-    width = max(states[i].shape[0] for i in indices)
-    hidden = torch.zeros((len(indices), width, states[indices[0]].shape[1]), dtype=torch.float32)
-    mask = torch.zeros((len(indices), width), dtype=torch.long)
-    for row, index in enumerate(indices):
-        length = states[index].shape[0]
-        hidden[row, :length] = states[index].float()
-        mask[row, :length] = 1
-    return hidden, mask
 
 
 def class_weights(labels: np.ndarray, num_labels: int, power: float) -> torch.Tensor:
@@ -168,7 +156,7 @@ def train(config: dict) -> dict:
 
     def inputs(indices: list[int], states, windows) -> tuple[torch.Tensor, torch.Tensor]:
         if cache:
-            hidden, mask = stack_cached(states, indices)
+            hidden, mask = pad_states([states[i] for i in indices])
             return hidden.to(device), mask.to(device)
         ids, mask = pad_batch([windows[i] for i in indices], pad_id)
         ids, mask = ids.to(device), mask.to(device)
@@ -288,15 +276,7 @@ def train(config: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", default="configs/classifier.yaml")
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config values (YAML)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = load_yaml(project_path(args.config))
-    for item in args.set:
-        key, value = item.split("=", 1)
-        config[key] = yaml.safe_load(value)
+    config = config_from_args(__doc__, "configs/classifier.yaml", argv)
     torch.set_num_threads(config.get("threads") or torch.get_num_threads())
     print(json.dumps(train(config), indent=2))
 

@@ -9,7 +9,6 @@ IndoSum's extractive labels. Checkpoint chosen on validation ROUGE-1 of the top-
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import random
@@ -28,7 +27,7 @@ from service.backbone import load_backbone
 from service.encoder import encode_documents, encoder_layers, sentence_vectors
 from service.summarizer import SentenceScorer, Summarizer, SummarizerConfig, position_features, select
 from service.text import Sentence
-from training.config import load_yaml, project_path
+from training.config import config_from_args, project_path
 from training.train_classifier import seed_everything
 
 logger = logging.getLogger(__name__)
@@ -206,15 +205,7 @@ def train(config: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", default="configs/summarizer.yaml")
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config values (YAML)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = load_yaml(project_path(args.config))
-    for item in args.set:
-        key, value = item.split("=", 1)
-        config[key] = yaml.safe_load(value)
+    config = config_from_args(__doc__, "configs/summarizer.yaml", argv)
     print(json.dumps(train(config), indent=2))
 
 

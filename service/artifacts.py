@@ -1,0 +1,49 @@
+"""``save_pretrained``-style artifact directories for task heads trained on a backbone.
+
+Each holds ``config.json`` (with the backbone spec and the fingerprint it was trained on) and
+``model.safetensors`` (fp16). Loading refuses a backbone whose weights differ from training.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from service.backbone import BackboneError, load_backbone
+
+WEIGHTS_NAME = "model.safetensors"
+CONFIG_NAME = "config.json"
+
+
+def read_config(path: Path, kind: str) -> dict:
+    if not (path / CONFIG_NAME).exists():
+        raise FileNotFoundError(f"No {kind} at {path} (missing {CONFIG_NAME}); train one first.")
+    return json.loads((path / CONFIG_NAME).read_text())
+
+
+def load_trained_backbone(path: Path, kind: str, config: dict, backbone: str | None, cache_dir: Path | None):
+    """The backbone an artifact was trained on: ``(model, tokenizer, resolved)``."""
+    model, tokenizer, resolved = load_backbone(backbone or config["backbone"], cache_dir)
+    if resolved.fingerprint != config["backbone_fingerprint"]:
+        raise BackboneError(
+            f"The {kind} in {path} was trained on backbone {config['backbone_fingerprint']}, "
+            f"but {resolved.spec!r} resolves to {resolved.fingerprint}. Use the same backbone or retrain."
+        )
+    return model, tokenizer, resolved
+
+
+def load_weights(module: nn.Module, path: Path) -> nn.Module:
+    module.load_state_dict({k: v.float() for k, v in load_file(str(path / WEIGHTS_NAME)).items()})
+    return module.eval()
+
+
+def save_artifact(path: str | Path, module: nn.Module, config: dict) -> None:
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to(torch.float16).contiguous() for k, v in module.state_dict().items()}
+    save_file(state, str(path / WEIGHTS_NAME), metadata={"format": "pt"})
+    (path / CONFIG_NAME).write_text(json.dumps(config, indent=2, ensure_ascii=False))
