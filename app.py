@@ -1,28 +1,35 @@
-"""Gradio entry point. Until the service lands, it reports which shipped models are missing."""
+"""Gradio entry point: ``python app.py [--host 127.0.0.1] [--port 7860]``.
+
+``GRADIO_SERVER_NAME`` and ``GRADIO_SERVER_PORT`` are honoured when the flags are not given.
+"""
 
 from __future__ import annotations
 
+import argparse
+import logging
+import os
 import sys
-from pathlib import Path
 
-import yaml
-
-ROOT = Path(__file__).resolve().parent
+from service.analyzer import Analyzer
 
 
-def missing_models(config_path: Path = ROOT / "configs" / "service.yaml") -> list[str]:
-    config = yaml.safe_load(config_path.read_text())
-    wanted = [config["classifier_dir"], config["summarizer_dir"]]
-    return [path for path in wanted if not (ROOT / path / "config.json").exists()]
-
-
-def main() -> int:
-    missing = missing_models()
-    if missing:
-        print("Warta cannot start yet: these shipped models are missing: " + ", ".join(missing))
-        print("Train them with the training scripts (see README) or check out a release that ships them.")
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        analyzer = Analyzer.load()
+    except FileNotFoundError as error:
+        print(f"Warta cannot start: {error}", file=sys.stderr)
         return 1
-    print("All shipped models are present; the Gradio app lands with the service issue.")
+    from service.ui import build_app
+
+    app = build_app(analyzer)
+    # One analysis at a time: the 2-core CPU is saturated by a single batch.
+    app.queue(default_concurrency_limit=1, max_size=64)
+    app.launch(server_name=args.host, server_port=args.port, max_file_size="20mb", footer_links=["api"])
     return 0
 
 

@@ -25,9 +25,14 @@ def read_config(path: Path, kind: str) -> dict:
     return json.loads((path / CONFIG_NAME).read_text())
 
 
-def load_trained_backbone(path: Path, kind: str, config: dict, backbone: str | None, cache_dir: Path | None):
-    """The backbone an artifact was trained on: ``(model, tokenizer, resolved)``."""
-    model, tokenizer, resolved = load_backbone(backbone or config["backbone"], cache_dir)
+def load_trained_backbone(
+    path: Path, kind: str, config: dict, backbone: str | None, cache_dir: Path | None, shared: tuple | None = None
+):
+    """The backbone an artifact was trained on: ``(model, tokenizer, resolved)``.
+
+    ``shared`` is an already loaded ``(model, tokenizer, resolved)`` to reuse (one copy in memory).
+    """
+    model, tokenizer, resolved = shared or load_backbone(backbone or config["backbone"], cache_dir)
     if resolved.fingerprint != config["backbone_fingerprint"]:
         raise BackboneError(
             f"The {kind} in {path} was trained on backbone {config['backbone_fingerprint']}, "

@@ -76,20 +76,25 @@ class ClassifierConfig:
 class TopicClassifier:
     """Load once, predict many: ``TopicClassifier.load(path).predict(texts)``. Thread-safe."""
 
-    def __init__(self, backbone: nn.Module, tokenizer, head: TopicHead, config: ClassifierConfig):
+    def __init__(self, backbone: nn.Module, tokenizer, head: TopicHead, config: ClassifierConfig, resolved=None):
         self.backbone, self.tokenizer, self.head, self.config = backbone, tokenizer, head, config
+        self.resolved = resolved
         self.n_lower = len(encoder_layers(backbone)) - config.trainable_layers
         self._lock = threading.Lock()
         self.backbone.eval()
         self.head.eval()
 
     @classmethod
-    def load(cls, path: str | Path, backbone: str | None = None, cache_dir: Path | None = None) -> TopicClassifier:
+    def load(
+        cls, path: str | Path, backbone: str | None = None, cache_dir: Path | None = None, shared_backbone=None
+    ) -> TopicClassifier:
         path = Path(path)
         config = ClassifierConfig(**read_config(path, "topic classifier"))
-        model, tokenizer, _ = load_trained_backbone(path, "topic classifier", config.__dict__, backbone, cache_dir)
+        model, tokenizer, resolved = load_trained_backbone(
+            path, "topic classifier", config.__dict__, backbone, cache_dir, shared_backbone
+        )
         head = load_weights(new_head(model, len(config.labels), config.trainable_layers), path)
-        return cls(model, tokenizer, head, config)
+        return cls(model, tokenizer, head, config, resolved)
 
     def save_pretrained(self, path: str | Path) -> None:
         save_artifact(path, self.head, self.config.__dict__)
@@ -152,9 +157,10 @@ class TopicClassifier:
 
     def predict(self, texts: list[str], batch_size: int = 32) -> list[TopicPrediction]:
         probs = self.probabilities(self.text_logits(texts, batch_size))
-        return [self._prediction(row) for row in probs]
+        return [self.prediction(row) for row in probs]
 
-    def _prediction(self, row: np.ndarray) -> TopicPrediction:
+    def prediction(self, row: np.ndarray) -> TopicPrediction:
+        """Sorted scores and the topic set for one row of calibrated probabilities."""
         order = np.argsort(-row)
         labels = self.config.labels
         scores = [TopicScore(labels[i], round(float(row[i]), 4)) for i in order]

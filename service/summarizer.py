@@ -133,10 +133,14 @@ class Summarizer:
             scorer.eval()
 
     @classmethod
-    def load(cls, path: str | Path, backbone: str | None = None, cache_dir: Path | None = None) -> Summarizer:
+    def load(
+        cls, path: str | Path, backbone: str | None = None, cache_dir: Path | None = None, shared_backbone=None
+    ) -> Summarizer:
         path = Path(path)
         config = SummarizerConfig(**read_config(path, "summariser"))
-        model, tokenizer, _ = load_trained_backbone(path, "summariser", config.__dict__, backbone, cache_dir)
+        model, tokenizer, _ = load_trained_backbone(
+            path, "summariser", config.__dict__, backbone, cache_dir, shared_backbone
+        )
         scorer = SentenceScorer(model.config.hidden_size, config.width, config.layers, config.heads)
         return cls(model.eval(), tokenizer, load_weights(scorer, path), config)
 
@@ -169,28 +173,41 @@ class Summarizer:
         method: str = "supervised",
         batch_size: int = 32,
         documents: list[EncodedDocument] | None = None,
+        body_starts: list[int] | None = None,
     ) -> list[Summary]:
-        """One summary per text; ``documents`` lets a caller share an encoder pass it already ran."""
+        """One summary per text.
+
+        ``documents`` lets a caller share an encoder pass it already ran over ``texts``; with
+        ``body_starts`` only ``text[body_start:]`` is summarised (e.g. after a title the classifier
+        also read) and offsets refer to that body.
+        """
         if method not in METHODS:
             raise ValueError(f"unknown summary method {method!r}; choose one of {', '.join(METHODS)}")
         if method == "supervised" and self.scorer is None:
             raise ValueError("this summariser has no trained scorer; use method='centroid' or 'lead'")
-        split = [split_sentences(text) for text in texts]
+        body_starts = body_starts or [0] * len(texts)
+        split = [
+            [Sentence(s.start + b, s.end + b, s.text) for s in split_sentences(text[b:])]
+            for text, b in zip(texts, body_starts, strict=True)
+        ]
         needs_encoding = method != "lead"
         if needs_encoding and documents is None:
             documents = self.encode(texts, batch_size)
         out = []
         for index, (text, sentences) in enumerate(zip(texts, split, strict=True)):
+            body = text[body_starts[index] :]
             limit = max_sentences if max_sentences is not None else len(sentences)
-            short = len(sentences) <= limit and (max_words is None or len(_WORD.findall(text)) <= max_words)
-            if short:
+            if len(sentences) <= limit and (max_words is None or len(_WORD.findall(body)) <= max_words):
                 chosen = list(range(len(sentences)))
                 notes = ["text is not longer than the requested summary; returned whole"] if sentences else []
             else:
                 doc = documents[index] if needs_encoding else None
-                scores = self.sentence_scores(text, sentences, doc, method)
-                chosen = select(scores, sentences, max_sentences, max_words)
+                chosen = select(self.sentence_scores(text, sentences, doc, method), sentences, max_sentences, max_words)
                 notes = []
-            picked = [SummarySentence(i, sentences[i].start, sentences[i].end, sentences[i].text) for i in chosen]
+            shift = body_starts[index]
+            picked = [
+                SummarySentence(i, sentences[i].start - shift, sentences[i].end - shift, sentences[i].text)
+                for i in chosen
+            ]
             out.append(Summary(" ".join(s.text for s in picked), picked, method, notes))
         return out

@@ -180,3 +180,36 @@ def strip_boilerplate(text: str) -> str:
     while match := _READ_ALSO.search(text, search_from):
         text, search_from = _drop_read_also_headline(text[: match.start()] + text[match.end() :], match.start())
     return re.sub(r"[ \t]{2,}", " ", text)
+
+
+_TAG = re.compile(r"<[^>]{0,2000}>")
+_BLOCK_TAG = re.compile(r"</?(?:p|div|br|li|h[1-6]|tr|section|article|blockquote)\b[^>]*>", re.IGNORECASE)
+_SCRIPT = re.compile(r"<(script|style|noscript)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def looks_like_html(text: str) -> bool:
+    return bool(re.search(r"<(?:p|div|br|span|a|html|body|script|li|h[1-6])\b[^>]*>", text, re.IGNORECASE))
+
+
+def strip_html(text: str) -> str:
+    """Visible text of an HTML fragment: scripts dropped, block tags as line breaks, entities decoded."""
+    import html
+
+    text = _SCRIPT.sub(" ", text)
+    text = _BLOCK_TAG.sub("\n", text)
+    return html.unescape(_TAG.sub("", text))
+
+
+# Frequent Indonesian function words; news prose has many of them, other languages almost none.
+_INDONESIAN_WORDS = frozenset(
+    "yang dan di ke dari untuk dengan ini itu pada dalam tidak akan ada juga oleh sebagai karena atau "
+    "bahwa tersebut adalah telah sudah saat kata para lebih bisa namun hingga agar serta masih tak".split()
+)
+
+
+def indonesian_score(text: str) -> float:
+    """Share of words that are common Indonesian function words (news prose: roughly 0.15-0.30)."""
+    words = re.findall(r"[a-zA-Z]+", text.lower())
+    if not words:
+        return 0.0
+    return sum(w in _INDONESIAN_WORDS for w in words) / len(words)

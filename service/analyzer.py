@@ -1,0 +1,228 @@
+"""The analyzer API: topics and a summary per article, with one shared encoder pass.
+
+    from service import Analyzer
+    analyzer = Analyzer.load()
+    analyzer.analyze([{"id": "1", "title": "…", "text": "…"}])
+
+Every result is a plain dataclass; ``to_dict()`` is exactly the CLI's JSON line.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+from service.classifier import TopicClassifier
+from service.labels import CONFIG_DIR, load_labels
+from service.summarizer import Summarizer, SummarySentence
+from service.text import indonesian_score, looks_like_html, normalize_whitespace, strip_boilerplate, strip_html
+
+logger = logging.getLogger(__name__)
+PROJECT_ROOT = CONFIG_DIR.parent
+DEFAULT_SERVICE_CONFIG = CONFIG_DIR / "service.yaml"
+
+
+class InputError(ValueError):
+    """An article that cannot be analysed; the message is meant for the user."""
+
+
+@dataclass
+class TopicScore:
+    label: str
+    score: float
+
+
+@dataclass
+class AnalysisResult:
+    """One article's topics and summary (``error`` set instead when it could not be analysed)."""
+
+    id: str | None
+    topic: str | None = None
+    topics: list[TopicScore] = field(default_factory=list)
+    summary: str = ""
+    summary_sentences: list[SummarySentence] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    # Not part of the CLI line: the labels above the calibrated threshold and the cleaned text.
+    selected_topics: list[str] = field(default_factory=list)
+    text: str = ""
+
+    def to_dict(self) -> dict:
+        """The CLI line: ``{id, error}``, or ``{id, topic, topics, summary, summary_sentences, warnings}``."""
+        if self.error is not None:
+            return {"id": self.id, "error": self.error}
+        data = asdict(self)
+        return {key: data[key] for key in ("id", "topic", "topics", "summary", "summary_sentences", "warnings")}
+
+
+@dataclass
+class PreparedArticle:
+    id: str | None
+    title: str
+    text: str
+    warnings: list[str]
+
+
+def prepare_article(
+    text, title=None, article_id=None, max_chars: int = 100_000, min_words: int = 20, min_indonesian: float = 0.05
+) -> PreparedArticle:
+    """Validate and clean one input; raises ``InputError`` with a clear message when unusable."""
+    article_id = None if article_id is None else str(article_id)
+    if text is None:
+        raise InputError("missing 'text'")
+    if not isinstance(text, str):
+        raise InputError(f"'text' must be a string, got {type(text).__name__}")
+    if title is not None and not isinstance(title, str):
+        raise InputError(f"'title' must be a string, got {type(title).__name__}")
+    warnings = []
+    if "\x00" in text or sum(ch < " " and ch not in "\n\r\t" for ch in text[:5000]) > 50:
+        raise InputError("the text looks like binary data, not an article")
+    if looks_like_html(text):
+        text = strip_html(text)
+        warnings.append("HTML tags were removed")
+    if len(text) > max_chars:
+        cut = text.rfind("\n", 0, max_chars)
+        text = text[: cut if cut > max_chars // 2 else max_chars]
+        warnings.append(f"text longer than {max_chars:,} characters; only the first {len(text):,} were analysed")
+    text = normalize_whitespace(strip_boilerplate(normalize_whitespace(text)))
+    title = strip_html(title) if title and looks_like_html(title) else (title or "")
+    title = normalize_whitespace(title).replace("\n", " ")
+    if not text:
+        raise InputError("the text is empty")
+    words = len(text.split())
+    if words < min_words:
+        warnings.append(f"very short text ({words} words): topics are unreliable below {min_words} words")
+    if words >= 5 and indonesian_score(f"{title} {text}") < min_indonesian:
+        warnings.append("the text does not look like Indonesian; topics and summary may be meaningless")
+    return PreparedArticle(article_id, title, text, warnings)
+
+
+class Analyzer:
+    """Topic classifier + summariser sharing one backbone in memory and one encoder pass per article.
+
+    Safe to share between threads: model calls are serialised (the CPU is the bottleneck anyway).
+    """
+
+    def __init__(self, classifier: TopicClassifier, summarizer: Summarizer, settings: dict | None = None):
+        self.classifier, self.summarizer = classifier, summarizer
+        self.settings = settings or {}
+        self.labels = load_labels()
+        self.shared_pass = (
+            classifier.n_lower == summarizer.config.feature_layer
+            and classifier.config.max_length == summarizer.config.max_length
+            and classifier.config.prefix == summarizer.config.prefix
+        )
+        if not self.shared_pass:
+            logger.warning("classifier and summariser use different encoder passes; each article is encoded twice")
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(
+        cls,
+        classifier_dir: str | Path | None = None,
+        summarizer_dir: str | Path | None = None,
+        config_path: str | Path = DEFAULT_SERVICE_CONFIG,
+    ) -> Analyzer:
+        settings = yaml.safe_load(Path(config_path).read_text()) or {}
+        cache_dir = settings.get("cache_dir")
+        backbone = settings.get("backbone")
+
+        def resolve(path, key):
+            path = Path(path or settings[key])
+            return path if path.is_absolute() else PROJECT_ROOT / path
+
+        classifier = TopicClassifier.load(resolve(classifier_dir, "classifier_dir"), backbone, cache_dir)
+        shared = (classifier.backbone, classifier.tokenizer, classifier.resolved)
+        summarizer = Summarizer.load(resolve(summarizer_dir, "summarizer_dir"), backbone, cache_dir, shared)
+        return cls(classifier, summarizer, settings)
+
+    def _prepare_all(self, items) -> list[PreparedArticle | AnalysisResult]:
+        limits = {k: self.settings[k] for k in ("max_chars", "min_words") if k in self.settings}
+        prepared = []
+        for item in items:
+            if isinstance(item, str) or item is None:
+                item = {"text": item}
+            article_id = item.get("id") if isinstance(item, dict) else None
+            try:
+                if not isinstance(item, dict):
+                    raise InputError(f"expected an object with 'text', got {type(item).__name__}")
+                prepared.append(prepare_article(item.get("text"), item.get("title"), article_id, **limits))
+            except InputError as error:
+                prepared.append(AnalysisResult(id=None if article_id is None else str(article_id), error=str(error)))
+        return prepared
+
+    def analyze(
+        self,
+        items,
+        max_sentences: int | None = 3,
+        max_words: int | None = None,
+        batch_size: int = 16,
+        method: str = "supervised",
+        with_summary: bool = True,
+    ) -> list[AnalysisResult]:
+        """Topics and summary for each item (a text, or a dict with ``text`` and optional ``id``, ``title``).
+
+        Bad items come back with ``error`` set; they never stop the others. Items are batched by
+        length so padding wastes little compute.
+        """
+        prepared = self._prepare_all(items)
+        good = sorted(
+            (i for i, p in enumerate(prepared) if isinstance(p, PreparedArticle)), key=lambda i: len(prepared[i].text)
+        )
+        results: list[AnalysisResult | None] = [p if isinstance(p, AnalysisResult) else None for p in prepared]
+        for start in range(0, len(good), batch_size):
+            indices = good[start : start + batch_size]
+            batch = self._analyze_batch([prepared[i] for i in indices], max_sentences, max_words, method, with_summary)
+            for index, result in zip(indices, batch, strict=True):
+                results[index] = result
+        return results
+
+    def _analyze_batch(
+        self, articles: list[PreparedArticle], max_sentences, max_words, method, with_summary
+    ) -> list[AnalysisResult]:
+        combined = [f"{a.title}\n{a.text}" if a.title else a.text for a in articles]
+        body_starts = [len(a.title) + 1 if a.title else 0 for a in articles]
+        with self._lock:
+            documents = self.classifier.encode(combined)
+            window_logits = self.classifier.logits_from_documents(documents)
+            summaries = (
+                self.summarizer.summarize(
+                    combined,
+                    max_sentences,
+                    max_words,
+                    method,
+                    documents=documents if self.shared_pass else None,
+                    body_starts=body_starts,
+                )
+                if with_summary
+                else [None] * len(articles)
+            )
+        probabilities = self.classifier.probabilities(self.classifier.pool(window_logits))
+        results = []
+        for article, probs, summary in zip(articles, probabilities, summaries, strict=True):
+            prediction = self.classifier.prediction(probs)
+            results.append(
+                AnalysisResult(
+                    id=article.id,
+                    topic=prediction.topic,
+                    topics=[TopicScore(s.label, s.score) for s in prediction.scores],
+                    summary=summary.text if summary else "",
+                    summary_sentences=summary.sentences if summary else [],
+                    warnings=article.warnings + (summary.notes if summary else []),
+                    selected_topics=prediction.topics,
+                    text=article.text,
+                )
+            )
+        return results
+
+    def classify(self, items) -> list[AnalysisResult]:
+        """Topics only (no summary)."""
+        return self.analyze(items, with_summary=False)
+
+    def summarize(self, items, max_sentences: int | None = 3, max_words: int | None = None) -> list[AnalysisResult]:
+        """Summaries (topics come free with the shared encoder pass)."""
+        return self.analyze(items, max_sentences=max_sentences, max_words=max_words)

@@ -1,0 +1,161 @@
+"""Batch command line: analyse a JSONL or CSV file of articles into JSON lines.
+
+    python -m service analyze --input articles.jsonl --output results.jsonl [--max-sentences 3]
+
+Input rows have ``id``, ``text`` and optionally ``title`` (JSONL objects, or CSV columns). Output:
+one JSON line per input row, in input order: ``{"id", "topic", "topics", "summary",
+"summary_sentences", "warnings"}``, or ``{"id", "error"}`` for a row that cannot be analysed (a row
+without ``id`` gets its 1-based row number). The file is streamed: memory stays flat on any size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+csv.field_size_limit(sys.maxsize)
+
+ROW_BATCH = 64  # rows read, analysed and written at a time
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"not valid UTF-8 text ({error.reason} at byte {error.start})") from None
+
+
+def read_jsonl(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
+    """``(row number, row, error)`` for every non-blank line."""
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                row = json.loads(_decode(raw))
+            except (ValueError, json.JSONDecodeError) as error:
+                yield number, None, f"line {number} is not valid JSON: {error}"
+                continue
+            if not isinstance(row, dict):
+                yield number, None, f"line {number} is a JSON {type(row).__name__}, expected an object"
+                continue
+            yield number, row, None
+
+
+def read_csv(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
+    with open(path, "rb") as handle:
+        header_raw = handle.readline()
+        try:
+            header = next(csv.reader([_decode(header_raw)]))
+        except (ValueError, StopIteration) as error:
+            raise SystemExit(f"error: {path}: cannot read the CSV header ({error})") from None
+        header = [h.strip().lower() for h in header]
+        if "text" not in header:
+            raise SystemExit(f"error: {path}: the CSV needs a 'text' column (found: {', '.join(header)})")
+        number = 1
+
+        # Records may span lines (quoted newlines), so feed decoded lines to one csv.reader.
+        def lines() -> Iterator[str]:
+            for raw in handle:
+                try:
+                    yield _decode(raw)
+                except ValueError:
+                    yield "\x00BAD-ENCODING\n"
+
+        for values in csv.reader(lines()):
+            number += 1
+            if not values or values == [""]:
+                continue
+            if any("\x00BAD-ENCODING" in v for v in values):
+                yield number, None, f"row {number} is not valid UTF-8 text"
+            elif len(values) != len(header):
+                yield number, None, f"row {number} has {len(values)} fields, the header has {len(header)}"
+            else:
+                yield number, dict(zip(header, values, strict=True)), None
+
+
+def count_rows(path: Path) -> int:
+    with open(path, "rb") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
+def analyze_file(analyzer, input_path: Path, output_path: Path, fmt: str, max_sentences: int, batch_size: int) -> dict:
+    from tqdm import tqdm
+
+    reader = read_jsonl if fmt == "jsonl" else read_csv
+    total = count_rows(input_path) - (1 if fmt == "csv" else 0)
+    counts = {"rows": 0, "errors": 0}
+    with open(output_path, "w", encoding="utf-8") as out, tqdm(total=total, unit="row", file=sys.stderr) as bar:
+        pending: list[tuple[int, dict | None, str | None]] = []
+
+        def flush() -> None:
+            good = [(n, row) for n, row, err in pending if err is None]
+            results = iter(
+                analyzer.analyze([_item(n, row) for n, row in good], max_sentences=max_sentences, batch_size=batch_size)
+            )
+            for number, _, error in pending:
+                line = {"id": str(number), "error": error} if error is not None else next(results).to_dict()
+                counts["errors"] += "error" in line
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+            counts["rows"] += len(pending)
+            bar.update(len(pending))
+            pending.clear()
+
+        for record in reader(input_path):
+            pending.append(record)
+            if len(pending) >= ROW_BATCH:
+                flush()
+        flush()
+    return counts
+
+
+def _item(number: int, row: dict) -> dict:
+    item = dict(row)
+    if item.get("id") in (None, ""):
+        item["id"] = str(number)
+    if item.get("title") == "":
+        item["title"] = None
+    return item
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m service", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    analyze = commands.add_parser(
+        "analyze",
+        help="topics and summaries for a file of articles",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    analyze.add_argument("--input", required=True, type=Path, help="JSONL or CSV with id, text, optional title")
+    analyze.add_argument("--output", required=True, type=Path, help="JSONL written here, one line per input row")
+    analyze.add_argument("--format", choices=["jsonl", "csv"], help="input format (default: from the extension)")
+    analyze.add_argument("--max-sentences", type=int, default=3, help="summary length in sentences (default 3)")
+    analyze.add_argument("--batch-size", type=int, default=16, help="articles per encoder batch (default 16)")
+    analyze.add_argument("--config", type=Path, help="service config (default configs/service.yaml)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+    fmt = args.format or {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}.get(
+        args.input.suffix.lower()
+    )
+    if fmt is None:
+        parser.error(f"cannot tell the format of {args.input} from its extension; pass --format jsonl or csv")
+    if not args.input.is_file():
+        parser.error(f"input file {args.input} not found")
+    if args.max_sentences < 1:
+        parser.error("--max-sentences must be at least 1")
+
+    from service.analyzer import DEFAULT_SERVICE_CONFIG, Analyzer
+
+    analyzer = Analyzer.load(config_path=args.config or DEFAULT_SERVICE_CONFIG)
+    counts = analyze_file(analyzer, args.input, args.output, fmt, args.max_sentences, args.batch_size)
+    print(f"{counts['rows']} rows written to {args.output} ({counts['errors']} with errors)", file=sys.stderr)
+    return 0

@@ -1,0 +1,191 @@
+"""The Gradio app: Artikel (one article), Batch (a file of articles), Tentang (taxonomy, metrics)."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import logging
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+
+from service.analyzer import PROJECT_ROOT, AnalysisResult, Analyzer
+from service.cli import read_csv, read_jsonl
+from service.examples import EXAMPLES
+from service.labels import load_labels
+
+logger = logging.getLogger(__name__)
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+BATCH_COLUMNS = ["id", "topic", "topics", "summary", "warnings", "error"]
+
+
+def _badge(result: AnalysisResult, names: dict[str, str]) -> str:
+    if result.error:
+        return f'<div class="warta-error" id="warta-error">⚠️ {html.escape(result.error)}</div>'
+    others = [names[t] for t in result.selected_topics[1:]]
+    extra = f' <span class="warta-also">juga: {html.escape(", ".join(others))}</span>' if others else ""
+    score = result.topics[0].score
+    return (
+        f'<div class="warta-badge" id="warta-topic-badge" data-topic="{result.topic}">'
+        f"{html.escape(names[result.topic])} <small>({result.topic}, {score:.0%})</small>{extra}</div>"
+    )
+
+
+def _highlighted(result: AnalysisResult) -> list[tuple[str, str | None]]:
+    """The article as segments, the summary sentences marked."""
+    segments, position = [], 0
+    for sentence in result.summary_sentences:
+        if sentence.start > position:
+            segments.append((result.text[position : sentence.start], None))
+        segments.append((result.text[sentence.start : sentence.end], "ringkasan"))
+        position = sentence.end
+    if position < len(result.text):
+        segments.append((result.text[position:], None))
+    return segments
+
+
+def _rows_from_upload(path: Path) -> tuple[list[dict], list[tuple[int, str]]]:
+    """Rows and per-row errors from an uploaded CSV, JSONL or TXT (one article per blank-line block)."""
+    size = path.stat().st_size
+    if size > MAX_UPLOAD_BYTES:
+        raise gr.Error(f"Berkas terlalu besar ({size / 1e6:.1f} MB); batasnya {MAX_UPLOAD_BYTES // 1_000_000} MB.")
+    head = path.read_bytes()[:4096]
+    if b"\x00" in head:
+        raise gr.Error("Berkas ini bukan teks (biner). Unggah CSV, JSONL, atau TXT. / Not a text file.")
+    suffix = path.suffix.lower()
+    if suffix in {".jsonl", ".json", ".ndjson"}:
+        records = list(read_jsonl(path))
+    elif suffix == ".csv":
+        try:
+            records = list(read_csv(path))
+        except SystemExit as error:
+            raise gr.Error(str(error).removeprefix("error: ")) from None
+    elif suffix == ".txt":
+        try:
+            text = path.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise gr.Error("Berkas TXT bukan UTF-8. / The TXT file is not UTF-8.") from None
+        blocks = [b.strip() for b in text.split("\n\n\n") if b.strip()] or [text]
+        records = [(i, {"id": str(i), "text": b}, None) for i, b in enumerate(blocks, start=1)]
+    else:
+        raise gr.Error(f"Jenis berkas {suffix or '(tanpa ekstensi)'} tidak didukung: gunakan .csv, .jsonl, atau .txt.")
+    rows = [dict(row, id=row.get("id") or str(n)) for n, row, err in records if err is None]
+    errors = [(n, err) for n, _, err in records if err is not None]
+    return rows, errors
+
+
+def build_app(analyzer: Analyzer) -> gr.Blocks:
+    labels = load_labels()
+    names = {label.key: label.name for label in labels}
+
+    def analyze_article(title: str, text: str, max_sentences: float):
+        result = analyzer.analyze([{"id": "artikel", "title": title or None, "text": text}], int(max_sentences))[0]
+        if result.error:
+            return _badge(result, names), {}, "", [], f"**Kesalahan / error:** {result.error}"
+        probabilities = {f"{names[t.label]} ({t.label})": t.score for t in result.topics}
+        warnings = "\n".join(f"- ⚠️ {w}" for w in result.warnings)
+        return _badge(result, names), probabilities, result.summary, _highlighted(result), warnings
+
+    def analyze_upload(file, max_sentences: float, progress=gr.Progress()):  # noqa: B008 (Gradio's pattern)
+        if file is None:
+            raise gr.Error("Unggah berkas dulu. / Upload a file first.")
+        rows, errors = _rows_from_upload(Path(file if isinstance(file, str) else file.name))
+        results: list[dict] = [{"id": str(n), "error": e} for n, e in errors]
+        for start in progress.tqdm(range(0, len(rows), 16), desc="Menganalisis"):
+            chunk = analyzer.analyze(rows[start : start + 16], int(max_sentences))
+            results.extend(r.to_dict() for r in chunk)
+        table = [
+            [
+                r.get("id"),
+                r.get("topic", ""),
+                ", ".join(f"{t['label']} {t['score']:.2f}" for t in r.get("topics", [])[:3]),
+                r.get("summary", ""),
+                "; ".join(r.get("warnings", [])),
+                r.get("error", ""),
+            ]
+            for r in results
+        ]
+        out_dir = Path(tempfile.mkdtemp(prefix="warta-"))
+        jsonl_path, csv_path = out_dir / "warta.jsonl", out_dir / "warta.csv"
+        jsonl_path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results), encoding="utf-8")
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows([BATCH_COLUMNS, *table])
+        csv_path.write_text(buffer.getvalue(), encoding="utf-8")
+        return table, [str(csv_path), str(jsonl_path)]
+
+    with gr.Blocks(title="Warta: topik & ringkasan berita") as app:
+        gr.Markdown(
+            "# Warta\nTopik dan ringkasan berita berbahasa Indonesia. *Topics and summaries for Indonesian news.*"
+        )
+        with gr.Tab("Artikel"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    title = gr.Textbox(label="Judul (opsional) / Title", elem_id="warta-title")
+                    text = gr.Textbox(label="Isi berita / Article text", lines=14, elem_id="warta-text")
+                    max_sentences = gr.Slider(1, 8, value=3, step=1, label="Panjang ringkasan (kalimat)")
+                    button = gr.Button("Analisis", variant="primary", elem_id="warta-analyze")
+                    gr.Examples(
+                        examples=[[t, b, 3] for t, b in EXAMPLES],
+                        inputs=[title, text, max_sentences],
+                        label="Contoh / Examples",
+                    )
+                with gr.Column(scale=2):
+                    badge = gr.HTML(label="Topik utama")
+                    probabilities = gr.Label(label="Probabilitas topik", num_top_classes=len(labels))
+                    summary = gr.Textbox(label="Ringkasan / Summary", lines=5, elem_id="warta-summary")
+                    warnings = gr.Markdown()
+            highlighted = gr.HighlightedText(
+                label="Artikel, kalimat ringkasan disorot", color_map={"ringkasan": "yellow"}, combine_adjacent=False
+            )
+            button.click(
+                analyze_article,
+                [title, text, max_sentences],
+                [badge, probabilities, summary, highlighted, warnings],
+                api_name="analyze",
+            )
+        with gr.Tab("Batch"):
+            gr.Markdown(
+                "Unggah **CSV** (kolom `id`, `text`, opsional `title`), **JSONL** (objek per baris) atau **TXT** "
+                "(artikel dipisah dua baris kosong), maks. 20 MB. Baris yang rusak dilaporkan per baris."
+            )
+            upload = gr.File(label="Berkas", file_types=[".csv", ".jsonl", ".txt"])
+            batch_sentences = gr.Slider(1, 8, value=3, step=1, label="Panjang ringkasan (kalimat)")
+            batch_button = gr.Button("Analisis berkas", variant="primary")
+            table = gr.Dataframe(headers=BATCH_COLUMNS, label="Hasil", wrap=True)
+            downloads = gr.File(label="Unduh CSV dan JSONL", file_count="multiple")
+            batch_button.click(analyze_upload, [upload, batch_sentences], [table, downloads], api_name="analyze_batch")
+        with gr.Tab("Tentang"):
+            gr.Markdown(_about(labels))
+    return app
+
+
+def _about(labels) -> str:
+    lines = ["## Taksonomi topik", "", "| kunci | nama | cakupan | IPTC |", "|---|---|---|---|"]
+    lines += [f"| `{x.key}` | {x.name} | {x.scope} | {x.iptc} |" for x in labels]
+    for name, path in (
+        ("Klasifikasi topik", "models/topic-classifier/eval.json"),
+        ("Ringkasan", "models/summarizer/eval.json"),
+    ):
+        file = PROJECT_ROOT / path
+        if not file.exists():
+            continue
+        data = json.loads(file.read_text())
+        lines += ["", f"## {name}: hasil uji (test split)", ""]
+        if "model" in data:
+            model, base = data["model"], data["baseline_tfidf_logreg"]
+            lines += [
+                "| model | akurasi | macro-F1 |",
+                "|---|---|---|",
+                f"| Warta | {model['accuracy']:.3f} | {model['macro_f1']:.3f} |",
+                f"| TF-IDF + regresi logistik | {base['accuracy']:.3f} | {base['macro_f1']:.3f} |",
+            ]
+        if "rouge_f1" in data:
+            lines += ["| metode | ROUGE-1 | ROUGE-2 | ROUGE-L |", "|---|---|---|---|"]
+            lines += [
+                f"| {m} | {r['rouge1']:.2f} | {r['rouge2']:.2f} | {r['rougeL']:.2f} |"
+                for m, r in data["rouge_f1"].items()
+            ]
+    return "\n".join(lines)

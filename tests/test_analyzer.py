@@ -1,0 +1,128 @@
+"""The Analyzer API and the batch CLI on the shipped models (real components, fixtures written here)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from service.analyzer import Analyzer, InputError, prepare_article
+from service.labels import load_labels
+from tests.fixtures.articles import HEALTH, REGIONAL_GOVERNMENT, SPORT
+from training.config import PROJECT_ROOT
+
+LABEL_KEYS = {label.key for label in load_labels()}
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    return Analyzer.load()
+
+
+def test_analyze_returns_topics_and_an_anchored_summary(analyzer):
+    title, body = SPORT.split("\n", 1)
+    result = analyzer.analyze([{"id": "a1", "title": title, "text": body}], max_sentences=2)[0]
+    assert result.error is None and result.id == "a1" and result.topic == "sport"
+    scores = [t.score for t in result.topics]
+    assert {t.label for t in result.topics} == LABEL_KEYS and scores == sorted(scores, reverse=True)
+    assert len(result.summary_sentences) == 2
+    assert all(body[s.start : s.end] == s.text for s in result.summary_sentences)
+    line = result.to_dict()
+    assert set(line) == {"id", "topic", "topics", "summary", "summary_sentences", "warnings"}
+    json.dumps(line)  # serialisable as is
+
+
+def test_bad_items_get_errors_without_losing_the_others(analyzer):
+    results = analyzer.analyze(
+        ["", "   \n ", None, {"id": 7, "text": 42}, {"id": "ok", "text": HEALTH}, ["not", "a", "dict"]]
+    )
+    assert [r.error is not None for r in results] == [True, True, True, True, False, True]
+    assert results[0].error == "the text is empty" and results[2].error == "missing 'text'"
+    assert results[3].id == "7" and "must be a string" in results[3].error
+    assert results[4].topic == "health"
+
+
+@pytest.mark.parametrize(
+    "text,expected_warning",
+    [
+        ("<html><body><p>" + REGIONAL_GOVERNMENT.replace("\n", "</p><p>") + "</p></body></html>", "HTML"),
+        ("Bupati meresmikan pasar baru.", "very short"),
+        (
+            "The city council approved the new budget on Monday after a long debate about schools and roads " * 3,
+            "Indonesian",
+        ),
+    ],
+    ids=["html", "short", "english"],
+)
+def test_hostile_inputs_warn(analyzer, text, expected_warning):
+    result = analyzer.analyze([text])[0]
+    assert result.error is None and any(expected_warning in w for w in result.warnings), result.warnings
+    assert "<" not in result.text
+
+
+def test_huge_and_binary_inputs():
+    huge = prepare_article((REGIONAL_GOVERNMENT + "\n") * 200, max_chars=20_000)
+    assert len(huge.text) <= 20_000 and any("longer than" in w for w in huge.warnings)
+    with pytest.raises(InputError, match="binary"):
+        prepare_article("\x00\x01\x02" * 100)
+
+
+def test_control_characters_are_cleaned():
+    prepared = prepare_article("Bupati\x07 meresmikan\u200b pasar " + REGIONAL_GOVERNMENT)
+    assert "\x07" not in prepared.text and "\u200b" not in prepared.text
+
+
+def _run_cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "service", *args], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=600
+    )
+
+
+def test_cli_help_documents_the_contract():
+    out = _run_cli("analyze", "--help")
+    assert out.returncode == 0 and "--max-sentences" in out.stdout and '"error"' in out.stdout
+
+
+def test_cli_jsonl_one_line_per_row_errors_only_on_bad_rows(tmp_path):
+    rows = [
+        json.dumps({"id": "sport", "title": "Timnas menang", "text": SPORT}),
+        "{this is not json",
+        json.dumps({"id": "no-text"}),
+        json.dumps({"id": "empty", "text": ""}),
+        json.dumps(["a", "list"]),
+        json.dumps({"text": HEALTH}),
+        json.dumps({"id": "gov", "text": REGIONAL_GOVERNMENT}),
+    ]
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(("\n".join(rows) + "\n").encode() + b'{"id": "bad-bytes", "text": "\xff\xfe"}\n')
+    output = tmp_path / "out.jsonl"
+    result = _run_cli("analyze", "--input", str(source), "--output", str(output), "--max-sentences", "2")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in output.read_text().splitlines()]
+    assert len(lines) == len(rows) + 1
+    assert [("error" in line) for line in lines] == [False, True, True, True, True, False, False, True]
+    assert [line["id"] for line in lines] == ["sport", "2", "no-text", "empty", "5", "6", "gov", "8"]
+    assert lines[0]["topic"] == "sport" and lines[6]["topic"] == "governance"
+    assert len(lines[0]["summary_sentences"]) == 2 and len(lines[0]["topics"]) == 11
+
+
+def test_cli_csv_with_a_malformed_row(tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text(
+        f'id,title,text\na,Judul,"{HEALTH}"\nb,only-two-fields\nc,,"{SPORT}"\n',
+        encoding="utf-8",
+    )
+    output = tmp_path / "out.jsonl"
+    assert _run_cli("analyze", "--input", str(source), "--output", str(output)).returncode == 0
+    lines = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [line["id"] for line in lines] == ["a", "3", "c"]
+    assert "error" in lines[1] and lines[0]["topic"] == "health" and lines[2]["topic"] == "sport"
+
+
+def test_cli_rejects_an_unknown_extension(tmp_path):
+    source = tmp_path / "in.txt"
+    source.write_text("x")
+    result = _run_cli("analyze", "--input", str(source), "--output", str(tmp_path / "o.jsonl"))
+    assert result.returncode == 2 and "--format" in result.stderr
