@@ -24,12 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as error:
         print(f"Warta cannot start: {error}", file=sys.stderr)
         return 1
-    from service.ui import build_app
+    from service.ui import CSS, build_app
 
     app = build_app(analyzer)
     # One analysis at a time: the 2-core CPU is saturated by a single batch.
     app.queue(default_concurrency_limit=1, max_size=64)
-    app.launch(server_name=args.host, server_port=args.port, max_file_size="20mb", footer_links=["api"])
+    app.launch(server_name=args.host, server_port=args.port, max_file_size="20mb", footer_links=["api"], css=CSS)
     return 0
 
 

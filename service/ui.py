@@ -20,6 +20,13 @@ from service.labels import load_labels
 logger = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 BATCH_COLUMNS = ["id", "topic", "topics", "summary", "warnings", "error"]
+CSS = """
+.warta-badge { display: inline-block; font-size: 1.5em; font-weight: 700; padding: .35em .8em;
+               border-radius: .5em; background: #fde68a; color: #1f2937; }
+.warta-badge small { font-weight: 400; font-size: .6em; }
+.warta-also { display: block; font-size: .55em; font-weight: 400; }
+.warta-error { padding: .5em .8em; border-radius: .5em; background: #fee2e2; color: #7f1d1d; }
+"""
 
 
 def _badge(result: AnalysisResult, names: dict[str, str]) -> str:

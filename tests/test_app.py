@@ -1,0 +1,136 @@
+"""The real Gradio app on a free localhost port: gradio_client API calls and a headless Chromium run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from service.examples import EXAMPLES
+from training.config import PROJECT_ROOT
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False")
+    process = subprocess.Popen(
+        [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"app exited early:\n{process.stdout.read()}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            time.sleep(1)
+    else:
+        process.kill()
+        pytest.fail("app did not answer within 240 s")
+    yield url
+    process.terminate()
+    process.wait(30)
+
+
+def test_named_api_analyzes_an_article(server):
+    from gradio_client import Client
+
+    client = Client(server, verbose=False)
+    title, body = EXAMPLES[0]
+    badge, probabilities, summary, highlighted, warnings = client.predict(title, body, 2, api_name="/analyze")
+    assert 'data-topic="sport"' in badge
+    assert probabilities["label"].endswith("(sport)") and len(probabilities["confidences"]) == 11
+    assert summary and summary in body.replace("\n", " ") or all(part in body for part in summary.split(". "))
+
+
+def test_named_api_reports_bad_input_without_crashing(server):
+    from gradio_client import Client
+
+    client = Client(server, verbose=False)
+    badge, *_, warnings = client.predict("", "   ", 3, api_name="/analyze")
+    assert "warta-error" in badge and "empty" in warnings
+    badge, *_ = client.predict("", EXAMPLES[1][1], 3, api_name="/analyze")  # still serving
+    assert 'data-topic="health"' in badge
+
+
+def test_batch_endpoint_reports_bad_rows(server, tmp_path):
+    from gradio_client import Client, handle_file
+
+    source = tmp_path / "batch.jsonl"
+    source.write_text('{"id": "a", "text": "' + EXAMPLES[2][1] + '"}\n{broken\n', encoding="utf-8")
+    table, files = Client(server, verbose=False).predict(handle_file(str(source)), 2, api_name="/analyze_batch")
+    rows = table["data"]
+    assert [r[0] for r in rows] == ["2", "a"] or [r[0] for r in rows] == ["a", "2"]
+    assert {r[0]: r[5] for r in rows}["2"] and {r[0]: r[1] for r in rows}["a"] == "governance"
+    assert {Path(f).suffix for f in files} == {".csv", ".jsonl"}
+
+
+def test_browser_runs_an_example_and_shows_the_topic_badge(server, tmp_path):
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver):
+        if os.environ.get("CI"):
+            pytest.fail("chromium and chromium-driver must be installed in CI (.ci/run installs them)")
+        pytest.skip("chromium / chromedriver not installed")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1400,1800",
+    ):
+        options.add_argument(flag)
+    browser = webdriver.Chrome(service=Service(driver), options=options)
+    try:
+        browser.get(server)
+        wait = WebDriverWait(browser, 120)
+        # The innermost visible element showing the sports example's title (Gradio's examples table).
+        cell = (
+            "//body//*[not(self::script)][contains(normalize-space(.), 'Timnas Indonesia')]"
+            "[not(.//*[contains(normalize-space(.), 'Timnas Indonesia')])]"
+        )
+        example = wait.until(lambda d: next((e for e in d.find_elements(By.XPATH, cell) if e.is_displayed()), False))
+        browser.execute_script("arguments[0].click();", example)
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#warta-text textarea").get_attribute("value"))
+        browser.execute_script("arguments[0].click();", browser.find_element(By.ID, "warta-analyze"))
+        badge = wait.until(ec.visibility_of_element_located((By.ID, "warta-topic-badge")))
+        assert badge.get_attribute("data-topic") == "sport"
+        assert "Olahraga" in badge.text
+        shot = PROJECT_ROOT / "build" / "screenshots" / "artikel.png"
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+    finally:
+        browser.quit()
