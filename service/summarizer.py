@@ -51,7 +51,7 @@ class SentenceScorer(nn.Module):
         self.project = nn.Linear(hidden_size + POSITION_FEATURES, width)
         self.position = nn.Embedding(max_sentences, width)
         block = nn.TransformerEncoderLayer(width, heads, dim_feedforward=2 * width, dropout=0.1, batch_first=True)
-        self.context = nn.TransformerEncoder(block, layers)
+        self.context = nn.TransformerEncoder(block, layers, enable_nested_tensor=False)
         self.out = nn.Linear(width, 1)
         self.max_sentences = max_sentences
 
