@@ -50,10 +50,7 @@ def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Te
 
 def text_windows(tokenizer, text: str, window: int, prefix: str = "") -> list[list[int]]:
     """Token ids of the whole text as consecutive windows, each wrapped in CLS/SEP (never truncated)."""
-    ids = tokenizer(prefix + text, add_special_tokens=False, verbose=False)["input_ids"]
-    size = window - 2
-    chunks = [ids[i : i + size] for i in range(0, len(ids), size)] or [[]]
-    return [[tokenizer.cls_token_id, *chunk, tokenizer.sep_token_id] for chunk in chunks]
+    return tokenize_windows(tokenizer, text, window, prefix)[0]
 
 
 @dataclass

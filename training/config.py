@@ -34,3 +34,15 @@ def config_from_args(description: str, default_config: str, argv: list[str] | No
         key, value = item.split("=", 1)
         config[key] = yaml.safe_load(value)
     return config
+
+
+def write_training_outputs(out_dir: Path, config: dict, metrics: dict) -> dict:
+    """Save the exact config next to an artifact and its metrics, with peak RSS and artifact size added."""
+    import json
+    import resource
+
+    (out_dir / "training_config.yaml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+    metrics["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    metrics["artifact_bytes"] = sum(p.stat().st_size for p in out_dir.iterdir())
+    (out_dir / "train_metrics.json").write_text(json.dumps(metrics, indent=2))
+    return metrics

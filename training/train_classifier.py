@@ -11,14 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import random
-import resource
 import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 from sklearn.metrics import f1_score
 from tqdm import tqdm
 
@@ -27,7 +25,7 @@ from service.classifier import ClassifierConfig, TopicClassifier, new_head
 from service.encoder import encoder_layers, lower_states, pad_batch, pad_states, text_windows
 from service.labels import load_labels
 from training.calibration import choose_threshold, expected_calibration_error, fit_temperature, softmax
-from training.config import config_from_args, project_path
+from training.config import config_from_args, project_path, write_training_outputs
 
 logger = logging.getLogger(__name__)
 
@@ -244,7 +242,6 @@ def train(config: dict) -> dict:
     if out_dir.exists():
         shutil.rmtree(out_dir)
     classifier.save_pretrained(out_dir)
-    (out_dir / "training_config.yaml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
     metrics = {
         "train_rows": len(train_rows),
         "train_auxiliary_rows": int(sum(r["is_aux"] for r in train_rows)),
@@ -268,11 +265,8 @@ def train(config: dict) -> dict:
             "train": round(trained_at - cached_at, 1),
             "total": round(time.perf_counter() - started, 1),
         },
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "artifact_bytes": sum(p.stat().st_size for p in out_dir.iterdir()),
     }
-    (out_dir / "train_metrics.json").write_text(json.dumps(metrics, indent=2))
-    return metrics
+    return write_training_outputs(out_dir, config, metrics)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,14 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import random
-import resource
 import shutil
 import time
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-import yaml
 from rouge_score import rouge_scorer
 from tqdm import tqdm
 
@@ -27,7 +25,7 @@ from service.backbone import load_backbone
 from service.encoder import encode_documents, encoder_layers, sentence_vectors
 from service.summarizer import SentenceScorer, Summarizer, SummarizerConfig, position_features, select
 from service.text import Sentence
-from training.config import config_from_args, project_path
+from training.config import config_from_args, project_path, write_training_outputs
 from training.train_classifier import seed_everything
 
 logger = logging.getLogger(__name__)
@@ -185,7 +183,6 @@ def train(config: dict) -> dict:
     if out_dir.exists():
         shutil.rmtree(out_dir)
     summarizer.save_pretrained(out_dir)
-    (out_dir / "training_config.yaml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
     metrics = {
         "train_articles": len(splits["train"]),
         "validation_articles": len(splits["validation"]),
@@ -197,11 +194,8 @@ def train(config: dict) -> dict:
             "train": round(time.perf_counter() - encoded_at, 1),
             "total": round(time.perf_counter() - started, 1),
         },
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "artifact_bytes": sum(p.stat().st_size for p in out_dir.iterdir()),
     }
-    (out_dir / "train_metrics.json").write_text(json.dumps(metrics, indent=2))
-    return metrics
+    return write_training_outputs(out_dir, config, metrics)
 
 
 def main(argv: list[str] | None = None) -> None:
