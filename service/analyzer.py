@@ -201,7 +201,9 @@ class Analyzer:
                 if with_summary
                 else [None] * len(articles)
             )
-        probabilities = self.classifier.probabilities(self.classifier.pool(window_logits))
+        probabilities = self.classifier.probabilities(
+            self.classifier.combine(combined, self.classifier.pool(window_logits))
+        )
         results = []
         for article, probs, summary in zip(articles, probabilities, summaries, strict=True):
             prediction = self.classifier.prediction(probs)

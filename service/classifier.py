@@ -3,6 +3,8 @@
 Artifacts are ``save_pretrained``-style directories holding only what the backbone does not:
 the fine-tuned top layers and head (``model.safetensors``, fp16) and ``config.json`` (labels,
 calibration temperature, topic threshold, the backbone spec and the fingerprint it was trained on).
+An artifact may also hold a lexical model (``service.lexical``); its log-probabilities are mixed
+with the encoder's at ``lexical_weight`` before calibration.
 """
 
 from __future__ import annotations
@@ -19,7 +21,15 @@ from torch import nn
 
 from service.artifacts import load_trained_backbone, load_weights, read_config, save_artifact
 from service.embedding import mean_pool
-from service.encoder import EncodedDocument, encode_documents, encoder_layers, pad_states, run_layers
+from service.encoder import (
+    EncodedDocument,
+    encode_documents,
+    encoder_layers,
+    inference_autocast,
+    pad_states,
+    run_layers,
+)
+from service.lexical import LexicalModel, log_softmax
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +69,13 @@ def new_head(backbone: nn.Module, num_labels: int, trainable_layers: int, dropou
     return TopicHead(upper, backbone.config.hidden_size, num_labels, dropout)
 
 
+def mix_log_probabilities(
+    neural: np.ndarray, lexical_log_probs: np.ndarray, lexical_weight: float, neural_temperature: float = 1.0
+) -> np.ndarray:
+    """A weighted geometric mean of the two models' probabilities, as log-scores."""
+    return (1.0 - lexical_weight) * log_softmax(neural / neural_temperature) + lexical_weight * lexical_log_probs
+
+
 @dataclass
 class ClassifierConfig:
     labels: list[str]
@@ -70,15 +87,25 @@ class ClassifierConfig:
     temperature: float = 1.0
     threshold: float = 0.5
     long_text: str = "chunk_mean"  # or "head": only the first window
+    neural_temperature: float = 1.0  # scales the encoder's logits before they are mixed with the lexical model
+    lexical_weight: float = 0.0  # share of the lexical model's log-probabilities (0: encoder only)
     extra: dict = field(default_factory=dict)
 
 
 class TopicClassifier:
     """Load once, predict many: ``TopicClassifier.load(path).predict(texts)``. Thread-safe."""
 
-    def __init__(self, backbone: nn.Module, tokenizer, head: TopicHead, config: ClassifierConfig, resolved=None):
+    def __init__(
+        self,
+        backbone: nn.Module,
+        tokenizer,
+        head: TopicHead,
+        config: ClassifierConfig,
+        resolved=None,
+        lexical: LexicalModel | None = None,
+    ):
         self.backbone, self.tokenizer, self.head, self.config = backbone, tokenizer, head, config
-        self.resolved = resolved
+        self.resolved, self.lexical = resolved, lexical
         self.n_lower = len(encoder_layers(backbone)) - config.trainable_layers
         self._lock = threading.Lock()
         self.backbone.eval()
@@ -94,10 +121,15 @@ class TopicClassifier:
             path, "topic classifier", config.__dict__, backbone, cache_dir, shared_backbone
         )
         head = load_weights(new_head(model, len(config.labels), config.trainable_layers), path)
-        return cls(model, tokenizer, head, config, resolved)
+        lexical = LexicalModel.load(path)
+        if config.lexical_weight > 0 and (lexical is None or lexical.labels != config.labels):
+            raise FileNotFoundError(f"{path} sets lexical_weight but holds no lexical model for its labels.")
+        return cls(model, tokenizer, head, config, resolved, lexical)
 
     def save_pretrained(self, path: str | Path) -> None:
         save_artifact(path, self.head, self.config.__dict__)
+        if self.lexical is not None:
+            self.lexical.save(Path(path))
 
     @torch.inference_mode()
     def logits_from_documents(self, documents: list[EncodedDocument], batch_size: int = 32) -> list[np.ndarray]:
@@ -111,7 +143,8 @@ class TopicClassifier:
         for start in range(0, len(order), batch_size):
             chosen = [flat[i] for i in order[start : start + batch_size]]
             hidden, mask = pad_states([documents[d].states[w] for d, w in chosen])
-            logits = self.head(hidden, mask, self.backbone.config).numpy()
+            with inference_autocast():
+                logits = self.head(hidden, mask, self.backbone.config).float().numpy()
             for row, (d, w) in enumerate(chosen):
                 out[d][w] = logits[row]
         return out
@@ -143,11 +176,24 @@ class TopicClassifier:
             return np.stack([logits[0] for logits in per_text])
         return np.stack([logits.mean(axis=0) for logits in per_text])
 
-    def text_logits(self, texts: list[str], batch_size: int = 32, strategy: str | None = None) -> np.ndarray:
+    def neural_logits(self, texts: list[str], batch_size: int = 32, strategy: str | None = None) -> np.ndarray:
+        """The encoder's pooled logits alone (what training compares and calibrates)."""
         strategy = strategy or self.config.long_text
         return self.pool(
             self.window_logits_per_text(texts, batch_size, first_only=strategy == "head"), strategy=strategy
         )
+
+    def combine(self, texts: list[str], neural: np.ndarray) -> np.ndarray:
+        """Final uncalibrated scores: the encoder's logits mixed with the lexical model's, if any."""
+        weight = self.config.lexical_weight
+        if self.lexical is None or weight <= 0:
+            return neural
+        return mix_log_probabilities(
+            neural, self.lexical.log_probabilities(texts), weight, self.config.neural_temperature
+        )
+
+    def text_logits(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        return self.combine(texts, self.neural_logits(texts, batch_size))
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         scaled = logits / self.config.temperature

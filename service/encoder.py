@@ -7,12 +7,39 @@ and training can cache the lower-layer states once instead of recomputing them e
 from __future__ import annotations
 
 import bisect
+import functools
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
 from transformers.masking_utils import create_bidirectional_mask
+
+
+@functools.cache
+def cpu_has_native_bf16() -> bool:
+    """True on CPUs with bf16 instructions (AVX512-BF16, AMX); Linux only, False when unsure."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def inference_autocast() -> torch.autocast:
+    """bf16 autocast for inference where the CPU computes bf16 natively, else plain fp32.
+
+    Measured on a 2-core AVX512-BF16 machine: 2.5x faster at 128-token windows with logits within
+    0.03 of fp32 and the same top label on every validation article compared; on AVX2-only CPUs
+    bf16 is emulated and slower, so fp32 stays. ``WARTA_PRECISION=fp32`` or ``bf16`` overrides.
+    """
+    choice = os.environ.get("WARTA_PRECISION", "auto").lower()
+    if choice not in ("auto", "fp32", "bf16"):
+        raise ValueError(f"WARTA_PRECISION must be auto, fp32 or bf16, not {choice!r}")
+    enabled = choice == "bf16" or (choice == "auto" and cpu_has_native_bf16())
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled)
 
 
 def encoder_layers(model: nn.Module) -> nn.ModuleList:
@@ -101,7 +128,8 @@ def encode_documents(
     for start in range(0, len(order), batch_size):
         chosen = [flat[i] for i in order[start : start + batch_size]]
         ids, mask = pad_batch([docs[d].windows[w] for d, w in chosen], tokenizer.pad_token_id)
-        hidden = lower_states(model, ids, mask, n_lower)
+        with inference_autocast():
+            hidden = lower_states(model, ids, mask, n_lower).float()
         for row, (d, w) in enumerate(chosen):
             states[(d, w)] = hidden[row, : len(docs[d].windows[w])]
     for d, doc in enumerate(docs):

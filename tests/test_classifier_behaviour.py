@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
 from service.classifier import TopicClassifier
@@ -61,3 +62,19 @@ def test_long_article_is_read_whole(classifier):
     long_text = REGIONAL_GOVERNMENT + "\n" + "\n".join([SPORT.split("\n", 1)[1]] * 6)
     windows = classifier.window_logits_per_text([long_text])[0]
     assert windows.shape[0] > 3  # every window is scored, none dropped
+
+
+def test_bf16_inference_keeps_fp32_answers(classifier, monkeypatch):
+    texts = [text for text, _ in CASES]
+    monkeypatch.setenv("WARTA_PRECISION", "fp32")
+    full = classifier.text_logits(texts)
+    monkeypatch.setenv("WARTA_PRECISION", "bf16")
+    half = classifier.text_logits(texts)
+    assert (full.argmax(1) == half.argmax(1)).all()
+    assert np.abs(full - half).max() < 0.15
+
+
+def test_unknown_precision_setting_is_refused(classifier, monkeypatch):
+    monkeypatch.setenv("WARTA_PRECISION", "fp16")
+    with pytest.raises(ValueError, match="WARTA_PRECISION"):
+        classifier.predict(["Timnas menang."])

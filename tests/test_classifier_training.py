@@ -11,9 +11,10 @@ from datasets import Dataset, DatasetDict
 
 from service.backbone import BackboneError
 from service.classifier import TopicClassifier
+from service.lexical import log_softmax
 from training.calibration import choose_threshold, example_f1, expected_calibration_error, fit_temperature, softmax
 from training.config import load_yaml, project_path
-from training.train_classifier import train
+from training.train_classifier import refit_lexical, train
 
 ROWS = [
     ("sport", "timnas menang gol di sleman"),
@@ -71,6 +72,41 @@ def test_indobert_config_path_runs_one_step_on_a_tiny_bert(tmp_path, tiny_bert_d
     assert prediction.topics[0] == prediction.topic == prediction.scores[0].label
     assert abs(sum(s.score for s in prediction.scores) - 1.0) < 1e-3
     assert json.loads((tmp_path / "model" / "train_metrics.json").read_text())["artifact_bytes"] > 0
+
+
+def test_lexical_half_is_saved_and_mixed_at_its_weight(tmp_path, tiny_bert_dir):
+    config = _tiny_run_config(tmp_path, tiny_bert_dir) | {
+        "bf16": False,
+        "lexical": {"max_features": 200, "weights": [0.5]},
+    }
+    metrics = train(config)
+    assert metrics["lexical_weight"] == 0.5 and metrics["lexical_terms"] > 5
+    classifier = TopicClassifier.load(tmp_path / "model")
+    assert classifier.lexical is not None and classifier.config.lexical_weight == 0.5
+    texts = ["polisi tersangka di sleman " * 6, "harga saham naik " * 8]
+    neural = classifier.neural_logits(texts)
+    mixed = 0.5 * log_softmax(
+        neural / classifier.config.neural_temperature
+    ) + 0.5 * classifier.lexical.log_probabilities(texts)
+    np.testing.assert_allclose(classifier.text_logits(texts), mixed, rtol=1e-5, atol=1e-5)
+    # The lexical model alone already separates these: the mix must not lose that.
+    assert [classifier.config.labels[i] for i in classifier.lexical.log_probabilities(texts).argmax(1)] == [
+        "law",
+        "economy",
+    ]
+
+
+def test_lexical_stage_keeps_the_encoder_layers_and_refits_the_rest(tmp_path, tiny_bert_dir):
+    config = _tiny_run_config(tmp_path, tiny_bert_dir) | {"bf16": False, "lexical": None}
+    train(config)
+    encoder_only = TopicClassifier.load(tmp_path / "model")
+    assert encoder_only.lexical is None and encoder_only.config.lexical_weight == 0.0
+    metrics = refit_lexical(config | {"stage": "lexical", "lexical": {"max_features": 200, "weights": [0.7]}})
+    refitted = TopicClassifier.load(tmp_path / "model")
+    assert metrics["lexical_weight"] == 0.7 and refitted.config.lexical_weight == 0.7
+    texts = ["dokter pasien rumah sakit " * 6]
+    np.testing.assert_allclose(refitted.neural_logits(texts), encoder_only.neural_logits(texts), atol=1e-5)
+    assert metrics["history"] and "lexical_refit_seconds" in metrics  # earlier training metrics kept
 
 
 def test_loading_with_a_different_backbone_fails_clearly(tmp_path, tiny_bert_dir):

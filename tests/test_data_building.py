@@ -218,3 +218,20 @@ def test_build_data_end_to_end(tmp_path):
     assert sum(len(summaries[s]) for s in summaries) == 12
     assert all(r["labels"] == [1, 0] for r in summaries["train"])
     assert (tmp_path / "sample.tsv").read_text().count("\n") >= 2
+
+
+def test_calibration_slice_comes_from_test_and_spares_hand_checked_ids():
+    from training.build_data import Article, assign_splits
+
+    def article(i: int, source: str) -> Article:
+        return Article(f"id{i}", source, "outlet", 2025, "t", "body", "", "bisnis", "economy", "section", False)
+
+    articles = [article(i, "news2025") for i in range(400)] + [article(1000 + i, "old") for i in range(100)]
+    checked = {f"id{i}" for i in range(0, 400, 4)}
+    settings = {"test_source": "news2025", "test_outlets": [], "validation_fraction": 0.1, "calibration_fraction": 0.3}
+    assign_splits(articles, settings, seed=13, keep_in_test=checked)
+    splits = {a.id: a.split for a in articles}
+    calibration = [i for i, s in splits.items() if s == "calibration"]
+    assert 60 <= len(calibration) <= 120  # about 30 % of the 300 unchecked test articles
+    assert all(splits[i] == "test" for i in checked)
+    assert all(splits[f"id{1000 + i}"] in ("train", "validation") for i in range(100))  # older source untouched

@@ -25,12 +25,13 @@ from service.labels import load_labels
 from training.cleaning import clean_body, clean_title
 from training.config import load_yaml, project_path
 from training.dedupe import find_duplicates
+from training.gold_sample import read_gold_labels
 from training.labeling import LexiconRules, SectionMap, label_article
 from training.sources import read_source
 
 logger = logging.getLogger(__name__)
 
-SPLITS = ("train", "validation", "test", "unlabelled")
+SPLITS = ("train", "validation", "calibration", "test", "unlabelled")
 
 
 @dataclass
@@ -115,9 +116,23 @@ def remove_duplicates(articles: list[Article], settings: dict) -> tuple[list[Art
     return kept, removed
 
 
-def assign_splits(articles: list[Article], settings: dict, seed: int) -> None:
-    """Test: a publisher-time slice. Validation: random, stratified by label, from the rest."""
+def assign_splits(articles: list[Article], settings: dict, seed: int, keep_in_test: set[str] | None = None) -> None:
+    """Test: a publisher-time slice. Validation: random, stratified by label, from the rest.
+
+    Calibration: a hashed ``calibration_fraction`` of the test slice, never the hand-checked ids in
+    ``keep_in_test``. Validation shares the training period, where exact words pay more than they do
+    years later; the few numbers that must transfer to new articles (how much to trust the lexical
+    half, the temperature, the topic threshold) are fitted on this slice instead, and the test
+    figures are computed on the rest.
+    """
     rng = random.Random(seed)
+    keep_in_test = keep_in_test or set()
+    fraction = settings.get("calibration_fraction", 0.0)
+
+    def calibration(article: Article) -> bool:
+        digest = hashlib.sha1(f"calibration:{seed}:{article.id}".encode()).hexdigest()
+        return article.id not in keep_in_test and int(digest[:8], 16) / 0xFFFFFFFF < fraction
+
     test_outlets = set(settings["test_outlets"])
     pool: dict[str, list[Article]] = defaultdict(list)
     for article in articles:
@@ -128,7 +143,7 @@ def assign_splits(articles: list[Article], settings: dict, seed: int) -> None:
             and article.source == settings["test_source"]
             and (not test_outlets or article.outlet in test_outlets)
         ):
-            article.split = "test"
+            article.split = "calibration" if calibration(article) else "test"
         elif article.is_aux:
             article.split = "train"
         else:
@@ -212,7 +227,9 @@ def main(argv: list[str] | None = None) -> None:
     articles, dropped = collect_articles(config, sources, raw_dir)
     read = len(articles) + sum(dropped.values())
     articles, duplicates = remove_duplicates(articles, config["dedupe"])
-    assign_splits(articles, config["split"], config["seed"])
+    gold_path = project_path(config["split"].get("gold_labels", "docs/test_gold_labels.tsv"))
+    keep_in_test = set(read_gold_labels(gold_path)) if gold_path.exists() else set()
+    assign_splits(articles, config["split"], config["seed"], keep_in_test)
     out_dir.mkdir(parents=True, exist_ok=True)
     save_topics(articles, out_dir)
     write_weak_label_sample(

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from service.labels import load_labels
 from training.config import load_yaml, project_path
+from training.gold_sample import read_gold_labels
 
 START, END = "<!-- generated:start -->", "<!-- generated:end -->"
 
@@ -40,7 +41,23 @@ def weak_label_precision(sample_path: Path, review_path: Path) -> tuple[dict, in
     return counts, reviewed, len(sample)
 
 
-def render(stats: dict, precision: tuple[dict, int, int]) -> str:
+def gold_rows(gold: dict[str, tuple[str, str]]) -> list[list]:
+    """Per publisher label: how often the hand label agrees, and what it is when it does not."""
+    by_label: dict[str, Counter] = {}
+    for publisher, hand in gold.values():
+        by_label.setdefault(publisher, Counter())[hand] += 1
+    rows, agree_all = [], 0
+    for label in sorted(by_label):
+        counts = by_label[label]
+        n, agree = sum(counts.values()), counts[label]
+        agree_all += agree
+        others = ", ".join(f"{k} {v}" for k, v in counts.most_common() if k != label)
+        rows.append([label, n, agree, f"{agree / n:.2f}", others])
+    rows.append(["all", len(gold), agree_all, f"{agree_all / len(gold):.2f}", ""])
+    return rows
+
+
+def render(stats: dict, precision: tuple[dict, int, int], gold: dict[str, tuple[str, str]] | None = None) -> str:
     labels = [label.key for label in load_labels()] + ["(none)"]
     parts = ["### Rows per label and split", ""]
     split_table = stats["topics"]["rows_per_split_label"]
@@ -101,6 +118,11 @@ def render(stats: dict, precision: tuple[dict, int, int]) -> str:
             ["rule label", "read", "correct", "ambiguous", "wrong", "precision (strict)", "precision (lenient)"], rows
         )
     )
+    if gold:
+        parts += ["", f"### Publisher labels against hand-checked labels ({len(gold)} test articles)", ""]
+        parts.append(
+            _table(["publisher label", "checked", "agree", "agreement", "hand label when not"], gold_rows(gold))
+        )
     parts += ["", "### Cleaning, dedupe, build", ""]
     parts.append(
         f"- rows read: {stats['rows_read']}; dropped as too short: {sum(stats['dropped'].values())} "
@@ -130,11 +152,13 @@ def main(argv: list[str] | None = None) -> None:
     stats = json.loads((project_path(config["out_dir"]) / "stats.json").read_text())
     weak = config["weak_labels"]
     precision = weak_label_precision(project_path(weak["sample_file"]), project_path(weak["review_file"]))
+    gold_path = project_path(config["split"].get("gold_labels", "docs/test_gold_labels.tsv"))
+    gold = read_gold_labels(gold_path) if gold_path.exists() else None
     card_path = project_path(args.card)
     card = card_path.read_text(encoding="utf-8")
     head, rest = card.split(START, 1)
     _, tail = rest.split(END, 1)
-    card_path.write_text(f"{head}{START}\n{render(stats, precision)}\n{END}{tail}", encoding="utf-8")
+    card_path.write_text(f"{head}{START}\n{render(stats, precision, gold)}\n{END}{tail}", encoding="utf-8")
     print(f"updated {card_path}")
 
 

@@ -21,6 +21,7 @@ from service.classifier import TopicClassifier
 from training.baselines import tfidf_logreg
 from training.calibration import expected_calibration_error, softmax
 from training.config import load_yaml, project_path
+from training.gold_sample import read_gold_labels
 from training.model_card import write_classifier_card
 from training.train_classifier import article_text, load_rows
 
@@ -44,6 +45,35 @@ def scores(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> dict:
             for label, p, r, f, s in zip(labels, precision, recall, f1, support, strict=True)
         },
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=range(len(labels))).tolist(),
+    }
+
+
+def gold_subset(
+    path: Path, test_ids: list[str], model_pred: np.ndarray, baseline_pred: np.ndarray, labels: list[str]
+) -> dict:
+    """Both models (and the publisher labels themselves) against hand-checked labels.
+
+    Rows whose gold label is ``other`` (no topic of the taxonomy fits: accidents, disasters) are
+    left out; a sampled id missing from the test split means the corpus changed, which is an error.
+    """
+    if not path.exists():
+        return {}
+    gold = read_gold_labels(path)
+    position = {row_id: i for i, row_id in enumerate(test_ids)}
+    missing = [row_id for row_id in gold if row_id not in position]
+    if missing:
+        raise ValueError(f"{len(missing)} ids of {path} are not in the test split (e.g. {missing[0]}); rebuild data")
+    index = {label: i for i, label in enumerate(labels)}
+    kept = [(row_id, pub, g) for row_id, (pub, g) in gold.items() if g in index]
+    rows = np.array([position[row_id] for row_id, _, _ in kept])
+    y_gold = np.array([index[g] for _, _, g in kept])
+    publisher = np.array([index[p] for _, p, _ in kept])
+    return {
+        "rows": len(kept),
+        "left_out_other": len(gold) - len(kept),
+        "publisher_labels": scores(y_gold, publisher, labels),
+        "model": scores(y_gold, model_pred[rows], labels),
+        "baseline_tfidf_logreg": scores(y_gold, baseline_pred[rows], labels),
     }
 
 
@@ -90,6 +120,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", default="models/topic-classifier")
     parser.add_argument("--config", default="configs/classifier.yaml", help="training config (data, seed)")
     parser.add_argument("--speed-sample", type=int, default=256, help="test articles timed for throughput")
+    parser.add_argument(
+        "--gold", default="docs/test_gold_labels.tsv", help="hand-checked labels for a sample of the test split"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = load_yaml(project_path(args.config))
@@ -112,9 +145,13 @@ def main(argv: list[str] | None = None) -> None:
     baseline_pred = np.array([index[p] for p in baseline.predict(test_texts)])
 
     logger.info("model: %d test articles", len(test_rows))
-    logits = classifier.text_logits(test_texts, batch_size=32)
+    neural = classifier.neural_logits(test_texts, batch_size=32)
+    logits = classifier.combine(test_texts, neural)
     model_pred = logits.argmax(axis=1)
     probs_raw, probs = softmax(logits), softmax(logits, classifier.config.temperature)
+    ablation = {"encoder_only": neural.argmax(axis=1)}
+    if classifier.lexical is not None:
+        ablation["lexical_only"] = classifier.lexical.log_probabilities(test_texts).argmax(axis=1)
 
     result = {
         "test_rows": len(test_rows),
@@ -133,7 +170,15 @@ def main(argv: list[str] | None = None) -> None:
             "before": round(expected_calibration_error(probs_raw, y_test), 4),
             "after": round(expected_calibration_error(probs, y_test), 4),
         },
+        "components_macro_f1": {
+            name: round(float(f1_score(y_test, pred, labels=range(len(labels)), average="macro")), 4)
+            for name, pred in ablation.items()
+        },
+        "gold_subset": gold_subset(
+            project_path(args.gold), [r["id"] for r in test_rows], model_pred, baseline_pred, labels
+        ),
         "long_text_strategy": classifier.config.long_text,
+        "lexical_weight": classifier.config.lexical_weight,
         "speed_batch_32": measure_speed(classifier, test_texts[: args.speed_sample]),
     }
     result["macro_f1_gain_over_baseline"] = round(
@@ -147,10 +192,21 @@ def main(argv: list[str] | None = None) -> None:
         f"Topic classifier, test (macro-F1 {result['model']['macro_f1']:.3f})",
     )
     write_classifier_card(model_dir)
-    print(json.dumps({k: v for k, v in result.items() if k not in ("model", "baseline_tfidf_logreg")}, indent=2))
+    print(
+        json.dumps(
+            {k: v for k, v in result.items() if k not in ("model", "baseline_tfidf_logreg", "gold_subset")}, indent=2
+        )
+    )
     model, base = result["model"], result["baseline_tfidf_logreg"]
     print(f"model macro-F1 {model['macro_f1']}, accuracy {model['accuracy']}; ")
     print(f"baseline macro-F1 {base['macro_f1']}, accuracy {base['accuracy']}")
+    if result["gold_subset"]:
+        gold = result["gold_subset"]
+        print(
+            f"hand-checked sample ({gold['rows']} articles): model macro-F1 {gold['model']['macro_f1']}, "
+            f"baseline {gold['baseline_tfidf_logreg']['macro_f1']}, "
+            f"publisher labels {gold['publisher_labels']['macro_f1']}"
+        )
 
 
 if __name__ == "__main__":

@@ -21,9 +21,10 @@ from sklearn.metrics import f1_score
 from tqdm import tqdm
 
 from service.backbone import load_backbone
-from service.classifier import ClassifierConfig, TopicClassifier, new_head
+from service.classifier import ClassifierConfig, TopicClassifier, mix_log_probabilities, new_head
 from service.encoder import encoder_layers, lower_states, pad_batch, pad_states, text_windows
 from service.labels import load_labels
+from training.baselines import lexical_model, tfidf_logreg
 from training.calibration import choose_threshold, expected_calibration_error, fit_temperature, softmax
 from training.config import config_from_args, project_path, write_training_outputs
 
@@ -84,6 +85,117 @@ def class_weights(labels: np.ndarray, num_labels: int, power: float) -> torch.Te
     counts = np.bincount(labels, minlength=num_labels).astype(np.float64)
     weights = (counts.sum() / np.maximum(counts, 1) / num_labels) ** power
     return torch.as_tensor(weights / weights.mean(), dtype=torch.float32)
+
+
+def attach_lexical(
+    classifier: TopicClassifier,
+    config: dict,
+    train_rows: list[dict],
+    fit_texts: list[str],
+    y_fit: np.ndarray,
+    fit_neural: np.ndarray,
+) -> dict:
+    """Fit the lexical half (TF-IDF + logistic regression) on train, its mixing weight on ``fit_texts``.
+
+    The weight is the one with the best macro-F1 there on a grid (ties go to the smaller weight);
+    a weight of 0 leaves the encoder alone and the lexical model out of the artifact.
+    """
+    settings = config.get("lexical") or {}
+    if not settings.get("max_features"):
+        return {}
+    started = time.perf_counter()
+    labels = classifier.config.labels
+    pipeline = tfidf_logreg(c=settings.get("c", 4.0), max_features=settings["max_features"], seed=config["seed"])
+    pipeline.fit([article_text(r) for r in train_rows], [r["label"] for r in train_rows])
+    lexical = lexical_model(pipeline, labels)
+    fit_lexical = lexical.log_probabilities(fit_texts)
+    neural_temperature = fit_temperature(fit_neural, y_fit)
+    grid = settings.get("weights", [round(0.1 * i, 1) for i in range(11)])
+
+    def macro_f1(weight: float) -> float:
+        mixed = mix_log_probabilities(fit_neural, fit_lexical, weight, neural_temperature)
+        return float(f1_score(y_fit, mixed.argmax(1), average="macro"))
+
+    scores = {w: macro_f1(w) for w in grid}
+    weight = max(grid, key=lambda w: (round(scores[w], 4), -w))
+    logger.info("lexical: %d terms; macro-F1 by weight %s; chosen %s", len(lexical.terms), scores, weight)
+    if weight > 0:
+        classifier.lexical = lexical
+    classifier.config.lexical_weight, classifier.config.neural_temperature = weight, neural_temperature
+    return {
+        "lexical_terms": len(lexical.terms),
+        "lexical_weight": weight,
+        "calibration_macro_f1_by_lexical_weight": {str(w): round(f, 4) for w, f in scores.items()},
+        "lexical_seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def calibration_rows(config: dict, val_rows: list[dict]) -> tuple[str, list[dict]]:
+    """The split the final numbers are fitted on: ``calibration_split`` if the corpus has it, else validation."""
+    from datasets import load_from_disk
+
+    name = config.get("calibration_split")
+    if name and name in load_from_disk(str(project_path(config["data_dir"]))):
+        return name, load_rows(project_path(config["data_dir"]), name, None, config["seed"])
+    return "validation", val_rows
+
+
+def finish(
+    classifier: TopicClassifier,
+    config: dict,
+    train_rows: list[dict],
+    fit_split: str,
+    fit_rows: list[dict],
+    fit_neural: np.ndarray,
+) -> dict:
+    """Everything after the encoder layers: lexical half, temperature and topic threshold.
+
+    All three are fitted on ``fit_rows`` (the calibration split: the test period, disjoint from test).
+    """
+    index = {label: i for i, label in enumerate(classifier.config.labels)}
+    texts, y = [article_text(r) for r in fit_rows], np.array([index[r["label"]] for r in fit_rows])
+    metrics = attach_lexical(classifier, config, train_rows, texts, y, fit_neural)
+    logits = classifier.combine(texts, fit_neural)
+    temperature = fit_temperature(logits, y)
+    threshold, example_f1 = choose_threshold(softmax(logits, temperature), y)
+    classifier.config.temperature, classifier.config.threshold = temperature, threshold
+    return metrics | {
+        "calibration_split": fit_split,
+        "calibration_rows": len(fit_rows),
+        "calibration_macro_f1": {
+            "encoder": round(float(f1_score(y, fit_neural.argmax(1), average="macro")), 4),
+            "final": round(float(f1_score(y, logits.argmax(1), average="macro")), 4),
+        },
+        "temperature": round(temperature, 4),
+        "ece_calibration_split": {
+            "before": round(expected_calibration_error(softmax(logits), y), 4),
+            "after": round(expected_calibration_error(softmax(logits, temperature), y), 4),
+        },
+        "threshold": threshold,
+        "example_f1_at_threshold": round(example_f1, 4),
+    }
+
+
+def refit_lexical(config: dict) -> dict:
+    """``stage: lexical``: keep the trained encoder layers in ``output_dir``, refit what ``finish`` fits."""
+    started = time.perf_counter()
+    seed_everything(config["seed"])
+    out_dir = project_path(config["output_dir"])
+    classifier = TopicClassifier.load(out_dir)
+    data_dir = project_path(config["data_dir"])
+    train_rows = load_rows(data_dir, "train", config.get("max_train_per_label"), config["seed"])
+    if not config.get("use_aux", True):
+        train_rows = [r for r in train_rows if not r["is_aux"]]
+    fit_split, fit_rows = calibration_rows(config, load_rows(data_dir, "validation", None, config["seed"]))
+    fit_neural = classifier.neural_logits([article_text(r) for r in fit_rows], config["encode_batch_size"])
+    classifier.lexical, classifier.config.lexical_weight = None, 0.0
+    calibration = finish(classifier, config, train_rows, fit_split, fit_rows, fit_neural)
+    for stale in out_dir.glob("lexical.*"):
+        stale.unlink()
+    classifier.save_pretrained(out_dir)
+    previous = json.loads((out_dir / "train_metrics.json").read_text())
+    metrics = previous | calibration | {"lexical_refit_seconds": round(time.perf_counter() - started, 1)}
+    return write_training_outputs(out_dir, config, metrics)
 
 
 def train(config: dict) -> dict:
@@ -223,21 +335,18 @@ def train(config: dict) -> dict:
     # Long articles: first window only vs token-weighted mean over all windows, on validation.
     val_texts = [article_text(r) for r in val_rows]
     logits_by_strategy = {
-        s: classifier.text_logits(val_texts, config["encode_batch_size"], s) for s in ("head", "chunk_mean")
+        s: classifier.neural_logits(val_texts, config["encode_batch_size"], s) for s in ("head", "chunk_mean")
     }
     strategy_f1 = {s: float(f1_score(y_val, lg.argmax(1), average="macro")) for s, lg in logits_by_strategy.items()}
     strategy = max(strategy_f1, key=strategy_f1.get) if config.get("long_text") == "auto" else config["long_text"]
-    val_logits = logits_by_strategy[strategy]
-    temperature = fit_temperature(val_logits, y_val)
-    ece_before = expected_calibration_error(softmax(val_logits), y_val)
-    ece_after = expected_calibration_error(softmax(val_logits, temperature), y_val)
-    threshold, example_f1 = choose_threshold(softmax(val_logits, temperature), y_val)
-    classifier.config.temperature, classifier.config.threshold, classifier.config.long_text = (
-        temperature,
-        threshold,
-        strategy,
+    classifier.config.long_text = strategy
+    fit_split, fit_rows = calibration_rows(config, val_rows)
+    fit_neural = (
+        logits_by_strategy[strategy]
+        if fit_split == "validation"
+        else classifier.neural_logits([article_text(r) for r in fit_rows], config["encode_batch_size"])
     )
-
+    calibration = finish(classifier, config, train_rows, fit_split, fit_rows, fit_neural)
     out_dir = project_path(config["output_dir"])
     if out_dir.exists():
         shutil.rmtree(out_dir)
@@ -256,10 +365,7 @@ def train(config: dict) -> dict:
             "chunk_mean": round(strategy_f1["chunk_mean"], 4),
         },
         "long_text_strategy": strategy,
-        "temperature": round(temperature, 4),
-        "ece_validation": {"before": round(ece_before, 4), "after": round(ece_after, 4)},
-        "threshold": threshold,
-        "validation_example_f1_at_threshold": round(example_f1, 4),
+        **calibration,
         "seconds": {
             "cache_lower_layers": round(cached_at - started, 1),
             "train": round(trained_at - cached_at, 1),
@@ -272,7 +378,10 @@ def train(config: dict) -> dict:
 def main(argv: list[str] | None = None) -> None:
     config = config_from_args(__doc__, "configs/classifier.yaml", argv)
     torch.set_num_threads(config.get("threads") or torch.get_num_threads())
-    print(json.dumps(train(config), indent=2))
+    stage = config.get("stage", "all")
+    if stage not in ("all", "lexical"):
+        raise SystemExit(f"stage must be 'all' or 'lexical', not {stage!r}")
+    print(json.dumps(train(config) if stage == "all" else refit_lexical(config), indent=2))
 
 
 if __name__ == "__main__":
