@@ -35,11 +35,15 @@ def inference_autocast() -> torch.autocast:
     0.03 of fp32 and the same top label on every validation article compared; on AVX2-only CPUs
     bf16 is emulated and slower, so fp32 stays. ``WARTA_PRECISION=fp32`` or ``bf16`` overrides.
     """
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=inference_precision() == "bf16")
+
+
+def inference_precision() -> str:
+    """``bf16`` or ``fp32``: what ``inference_autocast`` runs with here (``WARTA_PRECISION``, default auto)."""
     choice = os.environ.get("WARTA_PRECISION", "auto").lower()
     if choice not in ("auto", "fp32", "bf16"):
         raise ValueError(f"WARTA_PRECISION must be auto, fp32 or bf16, not {choice!r}")
-    enabled = choice == "bf16" or (choice == "auto" and cpu_has_native_bf16())
-    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled)
+    return "bf16" if choice == "bf16" or (choice == "auto" and cpu_has_native_bf16()) else "fp32"
 
 
 def encoder_layers(model: nn.Module) -> nn.ModuleList:

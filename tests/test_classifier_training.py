@@ -107,6 +107,7 @@ def test_lexical_stage_keeps_the_encoder_layers_and_refits_the_rest(tmp_path, ti
     texts = ["dokter pasien rumah sakit " * 6]
     np.testing.assert_allclose(refitted.neural_logits(texts), encoder_only.neural_logits(texts), atol=1e-5)
     assert metrics["history"] and "lexical_refit_seconds" in metrics  # earlier training metrics kept
+    assert metrics["lexical_refit_peak_rss_mb"] > 0 and "peak_rss_mb" in metrics
 
 
 def test_loading_with_a_different_backbone_fails_clearly(tmp_path, tiny_bert_dir):

@@ -36,13 +36,13 @@ def config_from_args(description: str, default_config: str, argv: list[str] | No
     return config
 
 
-def write_training_outputs(out_dir: Path, config: dict, metrics: dict) -> dict:
+def write_training_outputs(out_dir: Path, config: dict, metrics: dict, rss_key: str = "peak_rss_mb") -> dict:
     """Save the exact config next to an artifact and its metrics, with peak RSS and artifact size added."""
     import json
     import resource
 
     (out_dir / "training_config.yaml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
-    metrics["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    metrics[rss_key] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     metrics["artifact_bytes"] = sum(p.stat().st_size for p in out_dir.iterdir())
     (out_dir / "train_metrics.json").write_text(json.dumps(metrics, indent=2))
     return metrics

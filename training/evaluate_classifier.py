@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 from service.classifier import TopicClassifier
+from service.encoder import inference_precision
 from training.baselines import tfidf_logreg
 from training.calibration import expected_calibration_error, softmax
 from training.config import load_yaml, project_path
@@ -110,6 +111,7 @@ def measure_speed(classifier: TopicClassifier, texts: list[str], batch_size: int
     return {
         "articles": len(texts),
         "batch_size": batch_size,
+        "precision": inference_precision(),
         "seconds": round(seconds, 2),
         "articles_per_second": round(len(texts) / seconds, 2),
     }

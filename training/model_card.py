@@ -24,9 +24,9 @@ def _gold_table(gold: dict) -> str:
         )
     )
     return f"""**Hand-checked labels.** Publisher sections are noisy (a *lifestyle* section carrying world news,
-an *automotive* one carrying tax policy). {gold["rows"]} test articles, the same number per publisher label,
-were labelled by hand and blind (`docs/test_gold_labels.tsv`, `docs/data.md`; {gold["left_out_other"]} fitting
-no topic left out). Against those labels:
+an *automotive* one carrying tax policy). {gold["rows"] + gold["left_out_other"]} test articles, the same number per
+publisher label, were labelled by hand and blind (`docs/test_gold_labels.tsv`, `docs/data.md`); the
+{gold["left_out_other"]} that fit no topic are left out. Against the hand labels of the other {gold["rows"]}:
 
 | | accuracy | macro-F1 |
 |---|---|---|
@@ -74,11 +74,20 @@ def write_classifier_card(model_dir: Path) -> None:
     seconds = train.get("seconds", {})
     gold_table = _gold_table(result.get("gold_subset") or {})
     components = result.get("components_macro_f1", {})
+    refit_line = (
+        f"The lexical half, its weight, the temperature and the threshold were then refitted on these encoder\n"
+        f"layers with `--set stage=lexical`: {train['lexical_refit_seconds']} s, peak RSS"
+        f" {train.get('lexical_refit_peak_rss_mb')} MB.\n"
+        if "lexical_refit_seconds" in train
+        else ""
+    )
+    speed = result["speed_batch_32"]
+    speed_precision = f", {speed['precision']} inference" if "precision" in speed else ""
     weight = config.get("lexical_weight", 0.0)
     lexical_part = (
         f" A lexical half — TF-IDF word 1–2-grams ({train.get('lexical_terms')} terms) + logistic regression —"
         f" is mixed in: the final score is a weighted geometric mean of both models' probabilities, weight"
-        f" {weight} on the lexical half, chosen on validation."
+        f" {weight} on the lexical half, chosen on the calibration split (see Evaluation)."
         if weight
         else ""
     )
@@ -152,7 +161,7 @@ The lexical weight was chosen there too (macro-F1 by weight:
 window only was {train.get("validation_macro_f1", {}).get("head")}, with the mean over all windows
 {train.get("validation_macro_f1", {}).get("chunk_mean")}; the model uses `{config["long_text"]}`.
 
-**Speed** (2-core CPU, batch 32, {result["speed_batch_32"]["articles"]} test articles):
+**Speed** (2-core CPU, batch 32, {result["speed_batch_32"]["articles"]} test articles{speed_precision}):
 {result["speed_batch_32"]["articles_per_second"]} articles/s.
 
 ## Training
@@ -166,7 +175,7 @@ weights (inverse frequency)^{training.get("class_weight_power")}, best epoch by 
 ({train.get("best_epoch")}), seed {training.get("seed")}. Wall time {seconds.get("total")} s
 (caching {seconds.get("cache_lower_layers")} s, training {seconds.get("train")} s) on 2 CPU cores;
 peak RSS {train.get("peak_rss_mb")} MB. Artifact size {train.get("artifact_bytes", 0) / 1e6:.1f} MB.
-"""
+{refit_line}"""
     (model_dir / "README.md").write_text(card, encoding="utf-8")
 
 

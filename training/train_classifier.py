@@ -194,8 +194,10 @@ def refit_lexical(config: dict) -> dict:
         stale.unlink()
     classifier.save_pretrained(out_dir)
     previous = json.loads((out_dir / "train_metrics.json").read_text())
+    for replaced in ("ece_validation", "validation_example_f1_at_threshold"):  # written by older versions
+        previous.pop(replaced, None)
     metrics = previous | calibration | {"lexical_refit_seconds": round(time.perf_counter() - started, 1)}
-    return write_training_outputs(out_dir, config, metrics)
+    return write_training_outputs(out_dir, config, metrics, rss_key="lexical_refit_peak_rss_mb")
 
 
 def train(config: dict) -> dict:
