@@ -29,7 +29,8 @@ from service.encoder import (
     pad_states,
     run_layers,
 )
-from service.lexical import LexicalModel, log_softmax
+from service.lexical import LexicalModel
+from service.probabilities import mix_log_probabilities, softmax
 
 logger = logging.getLogger(__name__)
 
@@ -67,13 +68,6 @@ def new_head(backbone: nn.Module, num_labels: int, trainable_layers: int, dropou
     layers = encoder_layers(backbone)
     upper = nn.ModuleList(copy.deepcopy(layers[len(layers) - trainable_layers :]))
     return TopicHead(upper, backbone.config.hidden_size, num_labels, dropout)
-
-
-def mix_log_probabilities(
-    neural: np.ndarray, lexical_log_probs: np.ndarray, lexical_weight: float, neural_temperature: float = 1.0
-) -> np.ndarray:
-    """A weighted geometric mean of the two models' probabilities, as log-scores."""
-    return (1.0 - lexical_weight) * log_softmax(neural / neural_temperature) + lexical_weight * lexical_log_probs
 
 
 @dataclass
@@ -128,7 +122,9 @@ class TopicClassifier:
 
     def save_pretrained(self, path: str | Path) -> None:
         save_artifact(path, self.head, self.config.__dict__)
-        if self.lexical is not None:
+        if self.lexical is None:
+            LexicalModel.remove(Path(path))
+        else:
             self.lexical.save(Path(path))
 
     @torch.inference_mode()
@@ -196,10 +192,7 @@ class TopicClassifier:
         return self.combine(texts, self.neural_logits(texts, batch_size))
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
-        scaled = logits / self.config.temperature
-        scaled -= scaled.max(axis=1, keepdims=True)
-        exp = np.exp(scaled)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return softmax(logits, self.config.temperature)
 
     def predict(self, texts: list[str], batch_size: int = 32) -> list[TopicPrediction]:
         probs = self.probabilities(self.text_logits(texts, batch_size))

@@ -19,14 +19,11 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from service.probabilities import log_softmax
+
 TOKEN_PATTERN = re.compile(r"(?u)\b\w\w+\b")
 WEIGHTS_NAME = "lexical.safetensors"
 TERMS_NAME = "lexical.json"
-
-
-def log_softmax(scores: np.ndarray) -> np.ndarray:
-    shifted = scores - scores.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
 class LexicalModel:
@@ -72,6 +69,12 @@ class LexicalModel:
             columns, values = self.features(text)
             scores[row] = self.coef[:, columns] @ values + self.intercept
         return log_softmax(scores)
+
+    @staticmethod
+    def remove(path: Path) -> None:
+        """Delete a lexical model saved in ``path`` (an artifact re-saved without one must not keep it)."""
+        for name in (WEIGHTS_NAME, TERMS_NAME):
+            (path / name).unlink(missing_ok=True)
 
     def save(self, path: Path) -> None:
         tensors = {

@@ -11,8 +11,9 @@ from datasets import Dataset, DatasetDict
 
 from service.backbone import BackboneError
 from service.classifier import TopicClassifier
-from service.lexical import log_softmax
-from training.calibration import choose_threshold, example_f1, expected_calibration_error, fit_temperature, softmax
+from service.lexical import LexicalModel
+from service.probabilities import log_softmax, softmax
+from training.calibration import choose_threshold, example_f1, expected_calibration_error, fit_temperature
 from training.config import load_yaml, project_path
 from training.train_classifier import refit_lexical, train
 
@@ -108,6 +109,9 @@ def test_lexical_stage_keeps_the_encoder_layers_and_refits_the_rest(tmp_path, ti
     np.testing.assert_allclose(refitted.neural_logits(texts), encoder_only.neural_logits(texts), atol=1e-5)
     assert metrics["history"] and "lexical_refit_seconds" in metrics  # earlier training metrics kept
     assert metrics["lexical_refit_peak_rss_mb"] > 0 and "peak_rss_mb" in metrics
+    refit_lexical(config | {"stage": "lexical"})  # lexical: None -> the saved lexical files must go
+    assert LexicalModel.load(tmp_path / "model") is None
+    assert TopicClassifier.load(tmp_path / "model").config.lexical_weight == 0.0
 
 
 def test_loading_with_a_different_backbone_fails_clearly(tmp_path, tiny_bert_dir):

@@ -25,7 +25,7 @@ from service.labels import load_labels
 from training.cleaning import clean_body, clean_title
 from training.config import load_yaml, project_path
 from training.dedupe import find_duplicates
-from training.gold_sample import read_gold_labels
+from training.gold_sample import configured_gold_labels
 from training.labeling import LexiconRules, SectionMap, label_article
 from training.sources import read_source
 
@@ -227,9 +227,7 @@ def main(argv: list[str] | None = None) -> None:
     articles, dropped = collect_articles(config, sources, raw_dir)
     read = len(articles) + sum(dropped.values())
     articles, duplicates = remove_duplicates(articles, config["dedupe"])
-    gold_path = project_path(config["split"].get("gold_labels", "docs/test_gold_labels.tsv"))
-    keep_in_test = set(read_gold_labels(gold_path)) if gold_path.exists() else set()
-    assign_splits(articles, config["split"], config["seed"], keep_in_test)
+    assign_splits(articles, config["split"], config["seed"], set(configured_gold_labels(config)))
     out_dir.mkdir(parents=True, exist_ok=True)
     save_topics(articles, out_dir)
     write_weak_label_sample(

@@ -1,15 +1,10 @@
-"""Probability calibration and the multi-label threshold, both fitted on validation."""
+"""Probability calibration and the multi-label threshold, fitted on held-out articles."""
 
 from __future__ import annotations
 
 import numpy as np
 
-
-def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    scaled = logits / temperature
-    scaled = scaled - scaled.max(axis=1, keepdims=True)
-    exp = np.exp(scaled)
-    return exp / exp.sum(axis=1, keepdims=True)
+from service.probabilities import softmax
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from service.labels import load_labels
 from training.config import load_yaml, project_path
-from training.gold_sample import read_gold_labels
+from training.gold_sample import configured_gold_labels
 
 START, END = "<!-- generated:start -->", "<!-- generated:end -->"
 
@@ -57,7 +57,7 @@ def gold_rows(gold: dict[str, tuple[str, str]]) -> list[list]:
     return rows
 
 
-def render(stats: dict, precision: tuple[dict, int, int], gold: dict[str, tuple[str, str]] | None = None) -> str:
+def render(stats: dict, precision: tuple[dict, int, int], gold: dict[str, tuple[str, str]]) -> str:
     labels = [label.key for label in load_labels()] + ["(none)"]
     parts = ["### Rows per label and split", ""]
     split_table = stats["topics"]["rows_per_split_label"]
@@ -152,8 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     stats = json.loads((project_path(config["out_dir"]) / "stats.json").read_text())
     weak = config["weak_labels"]
     precision = weak_label_precision(project_path(weak["sample_file"]), project_path(weak["review_file"]))
-    gold_path = project_path(config["split"].get("gold_labels", "docs/test_gold_labels.tsv"))
-    gold = read_gold_labels(gold_path) if gold_path.exists() else None
+    gold = configured_gold_labels(config)
     card_path = project_path(args.card)
     card = card_path.read_text(encoding="utf-8")
     head, rest = card.split(START, 1)

@@ -19,12 +19,13 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precisio
 
 from service.classifier import TopicClassifier
 from service.encoder import inference_precision
+from service.probabilities import softmax
 from training.baselines import tfidf_logreg
-from training.calibration import expected_calibration_error, softmax
+from training.calibration import expected_calibration_error
 from training.config import load_yaml, project_path
 from training.gold_sample import read_gold_labels
 from training.model_card import write_classifier_card
-from training.train_classifier import article_text, load_rows
+from training.train_classifier import article_text, load_rows, load_train_rows
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +58,9 @@ def gold_subset(
     Rows whose gold label is ``other`` (no topic of the taxonomy fits: accidents, disasters) are
     left out; a sampled id missing from the test split means the corpus changed, which is an error.
     """
-    if not path.exists():
-        return {}
     gold = read_gold_labels(path)
+    if not gold:
+        return {}
     position = {row_id: i for i, row_id in enumerate(test_ids)}
     missing = [row_id for row_id in gold if row_id not in position]
     if missing:
@@ -133,9 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     labels = classifier.config.labels
     index = {label: i for i, label in enumerate(labels)}
     data_dir = project_path(config["data_dir"])
-    train_rows = load_rows(data_dir, "train", config.get("max_train_per_label"), config["seed"])
-    if not config.get("use_aux", True):
-        train_rows = [r for r in train_rows if not r["is_aux"]]
+    train_rows = load_train_rows(config)
     test_rows = load_rows(data_dir, "test", None, config["seed"])
     test_texts = [article_text(r) for r in test_rows]
     y_test = np.array([index[r["label"]] for r in test_rows])
@@ -150,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
     neural = classifier.neural_logits(test_texts, batch_size=32)
     logits = classifier.combine(test_texts, neural)
     model_pred = logits.argmax(axis=1)
-    probs_raw, probs = softmax(logits), softmax(logits, classifier.config.temperature)
+    probs_raw, probs = softmax(logits), classifier.probabilities(logits)
     ablation = {"encoder_only": neural.argmax(axis=1)}
     if classifier.lexical is not None:
         ablation["lexical_only"] = classifier.lexical.log_probabilities(test_texts).argmax(axis=1)

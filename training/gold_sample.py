@@ -20,11 +20,18 @@ from training.config import project_path
 
 
 def read_gold_labels(path: Path) -> dict[str, tuple[str, str]]:
-    """``id -> (publisher_label, gold_label)`` from the committed, hand-checked sample."""
+    """``id -> (publisher_label, gold_label)`` from the committed, hand-checked sample ({} if there is none)."""
+    if not path.exists():
+        return {}
     lines = path.read_text().splitlines()
     if not lines or lines[0].split("\t") != ["id", "publisher_label", "gold_label"]:
         raise ValueError(f"{path}: expected the columns id, publisher_label, gold_label")
     return {row[0]: (row[1], row[2]) for row in (line.split("\t") for line in lines[1:] if line.strip())}
+
+
+def configured_gold_labels(data_config: dict) -> dict[str, tuple[str, str]]:
+    """The hand-checked sample named by ``split.gold_labels`` in the data config."""
+    return read_gold_labels(project_path(data_config["split"].get("gold_labels", "docs/test_gold_labels.tsv")))
 
 
 def _hash(text: str) -> str:

@@ -21,11 +21,12 @@ from sklearn.metrics import f1_score
 from tqdm import tqdm
 
 from service.backbone import load_backbone
-from service.classifier import ClassifierConfig, TopicClassifier, mix_log_probabilities, new_head
+from service.classifier import ClassifierConfig, TopicClassifier, new_head
 from service.encoder import encoder_layers, lower_states, pad_batch, pad_states, text_windows
 from service.labels import load_labels
+from service.probabilities import mix_log_probabilities, softmax
 from training.baselines import lexical_model, tfidf_logreg
-from training.calibration import choose_threshold, expected_calibration_error, fit_temperature, softmax
+from training.calibration import choose_threshold, expected_calibration_error, fit_temperature
 from training.config import config_from_args, project_path, write_training_outputs
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,12 @@ def load_rows(data_dir: Path, split: str, cap_per_label: int | None, seed: int) 
                 seen[key] = seen.get(key, 0) + 1
         rows = kept
     return rows
+
+
+def load_train_rows(config: dict) -> list[dict]:
+    """The training rows a config trains on (capped per label, auxiliary rows unless ``use_aux`` is false)."""
+    rows = load_rows(project_path(config["data_dir"]), "train", config.get("max_train_per_label"), config["seed"])
+    return rows if config.get("use_aux", True) else [r for r in rows if not r["is_aux"]]
 
 
 @torch.no_grad()
@@ -101,6 +108,7 @@ def attach_lexical(
     a weight of 0 leaves the encoder alone and the lexical model out of the artifact.
     """
     settings = config.get("lexical") or {}
+    classifier.lexical, classifier.config.lexical_weight = None, 0.0
     if not settings.get("max_features"):
         return {}
     started = time.perf_counter()
@@ -119,8 +127,7 @@ def attach_lexical(
     scores = {w: macro_f1(w) for w in grid}
     weight = max(grid, key=lambda w: (round(scores[w], 4), -w))
     logger.info("lexical: %d terms; macro-F1 by weight %s; chosen %s", len(lexical.terms), scores, weight)
-    if weight > 0:
-        classifier.lexical = lexical
+    classifier.lexical = lexical if weight > 0 else None
     classifier.config.lexical_weight, classifier.config.neural_temperature = weight, neural_temperature
     return {
         "lexical_terms": len(lexical.terms),
@@ -130,14 +137,14 @@ def attach_lexical(
     }
 
 
-def calibration_rows(config: dict, val_rows: list[dict]) -> tuple[str, list[dict]]:
+def calibration_rows(config: dict, val_rows: list[dict] | None = None) -> tuple[str, list[dict]]:
     """The split the final numbers are fitted on: ``calibration_split`` if the corpus has it, else validation."""
     from datasets import load_from_disk
 
-    name = config.get("calibration_split")
-    if name and name in load_from_disk(str(project_path(config["data_dir"]))):
-        return name, load_rows(project_path(config["data_dir"]), name, None, config["seed"])
-    return "validation", val_rows
+    data_dir, name = project_path(config["data_dir"]), config.get("calibration_split")
+    if name and name in load_from_disk(str(data_dir)):
+        return name, load_rows(data_dir, name, None, config["seed"])
+    return "validation", val_rows if val_rows is not None else load_rows(data_dir, "validation", None, config["seed"])
 
 
 def finish(
@@ -182,20 +189,12 @@ def refit_lexical(config: dict) -> dict:
     seed_everything(config["seed"])
     out_dir = project_path(config["output_dir"])
     classifier = TopicClassifier.load(out_dir)
-    data_dir = project_path(config["data_dir"])
-    train_rows = load_rows(data_dir, "train", config.get("max_train_per_label"), config["seed"])
-    if not config.get("use_aux", True):
-        train_rows = [r for r in train_rows if not r["is_aux"]]
-    fit_split, fit_rows = calibration_rows(config, load_rows(data_dir, "validation", None, config["seed"]))
+    train_rows = load_train_rows(config)
+    fit_split, fit_rows = calibration_rows(config)
     fit_neural = classifier.neural_logits([article_text(r) for r in fit_rows], config["encode_batch_size"])
-    classifier.lexical, classifier.config.lexical_weight = None, 0.0
     calibration = finish(classifier, config, train_rows, fit_split, fit_rows, fit_neural)
-    for stale in out_dir.glob("lexical.*"):
-        stale.unlink()
     classifier.save_pretrained(out_dir)
     previous = json.loads((out_dir / "train_metrics.json").read_text())
-    for replaced in ("ece_validation", "validation_example_f1_at_threshold"):  # written by older versions
-        previous.pop(replaced, None)
     metrics = previous | calibration | {"lexical_refit_seconds": round(time.perf_counter() - started, 1)}
     return write_training_outputs(out_dir, config, metrics, rss_key="lexical_refit_peak_rss_mb")
 
@@ -216,9 +215,7 @@ def train(config: dict) -> dict:
     max_length = config["max_length"]
 
     data_dir = project_path(config["data_dir"])
-    train_rows = load_rows(data_dir, "train", config.get("max_train_per_label"), config["seed"])
-    if not config.get("use_aux", True):
-        train_rows = [r for r in train_rows if not r["is_aux"]]
+    train_rows = load_train_rows(config)
     val_rows = load_rows(data_dir, "validation", None, config["seed"])
     logger.info(
         "train %d rows (%d auxiliary), validation %d",
