@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 
 import pytest
@@ -119,6 +120,10 @@ def test_indosum_detokenisation_and_label_alignment():
     assert aligned["text"][starts[2] : ends[2]] == '"Kami puas," kata Ani.'
 
 
+def _row_id(row: int) -> str:
+    return hashlib.sha1(f"news/berita.csv:{row}".encode()).hexdigest()[:16]
+
+
 def _write_fixture_corpus(root):
     raw = root / "raw"
     (raw / "news").mkdir(parents=True)
@@ -192,7 +197,18 @@ def _write_fixture_corpus(root):
         },
         "split": {"validation_fraction": 0.25, "test_source": "news", "test_outlets": ["held.com"]},
         "summaries": {"source": "sums", "validation_fraction": 0.2, "test_fraction": 0.2},
+        "annotations": {"reads": str(root / "reads.tsv"), "adjudication": str(root / "adjudication.tsv")},
     }
+    # Careful reading: held-out rows 0-12 read twice and agreed, 16 disagreed and adjudicated, 20
+    # disagreed and not adjudicated yet; training row 2 read as `other`.
+    reads = ["id\tset\treader\tlabel\tsecond"]
+    for row in (0, 4, 8, 12):
+        reads += [f"{_row_id(row)}\tgold\t{reader}\tgovernance\t" for reader in ("a", "b")]
+    reads += [f"{_row_id(16)}\tgold\ta\tlaw\t", f"{_row_id(16)}\tgold\tb\tgovernance\t"]
+    reads += [f"{_row_id(20)}\tgold\ta\tlaw\t", f"{_row_id(20)}\tgold\tb\tsport\t"]
+    reads += [f"{_row_id(2)}\ttrain\ta\tother\t"]
+    (root / "reads.tsv").write_text("\n".join(reads) + "\n")
+    (root / "adjudication.tsv").write_text(f"id\tlabel\tsecond\trule\n{_row_id(16)}\tlaw\tgovernance\t1\n")
     (root / "data.yaml").write_text(yaml.safe_dump(config))
     return root / "data.yaml"
 
@@ -201,15 +217,20 @@ def test_build_data_end_to_end(tmp_path):
     config = _write_fixture_corpus(tmp_path)
     build_data_main(["--config", str(config)])
     topics = load_from_disk(str(tmp_path / "out" / "topics"))
-    test, train, validation = topics["test"], topics["train"], topics["validation"]
-    assert set(test["outlet"]) == {"held.com"}
+    test, train, validation, heldout = topics["test"], topics["train"], topics["validation"], topics["heldout"]
+    assert sorted(test["id"]) == sorted(_row_id(r) for r in (0, 4, 8, 12, 16))  # read twice, agreed or adjudicated
+    assert {r["id"]: r["label"] for r in test}[_row_id(16)] == "law"
+    assert {r["id"]: r["second_label"] for r in test}[_row_id(16)] == "governance"
+    assert set(test["label_method"]) == {"read"}
+    assert _row_id(20) in heldout["id"] and set(heldout["outlet"]) == {"held.com"}
     assert "held.com" not in set(train["outlet"]) | set(validation["outlet"])
-    assert "unlabelled" not in topics  # every fixture article got a label; empty splits are not written
-    assert len(test) + len(train) + len(validation) == 36  # 37 rows, one exact duplicate removed
-    all_ids = list(test["id"]) + list(train["id"]) + list(validation["id"])
+    assert list(topics["unlabelled"]["id"]) == [_row_id(2)]  # read as `other`: no topic
+    assert len(test) + len(train) + len(validation) + len(heldout) == 35  # 37 rows, one duplicate, one `other`
+    all_ids = list(test["id"]) + list(train["id"]) + list(validation["id"]) + list(heldout["id"])
     assert len(all_ids) == len(set(all_ids))
     governance = [r for r in train if r["label"] == "governance"]
     assert governance and all(r["label_method"] == "rule" for r in governance)
+    assert all(r["publisher_label"] is None for r in governance)  # a rule label is not a publisher label
     assert {r["label_method"] for r in train if r["label"] == "sport"} == {"section"}
     assert all("Laporan" in r["text"] for r in train)
     stats = json.loads((tmp_path / "out" / "stats.json").read_text())
@@ -220,18 +241,48 @@ def test_build_data_end_to_end(tmp_path):
     assert (tmp_path / "sample.tsv").read_text().count("\n") >= 2
 
 
-def test_calibration_slice_comes_from_test_and_spares_hand_checked_ids():
+def test_slice_splits_follow_the_annotation_sets():
     from training.build_data import Article, assign_splits
 
-    def article(i: int, source: str) -> Article:
-        return Article(f"id{i}", source, "outlet", 2025, "t", "body", "", "bisnis", "economy", "section", False)
+    def article(i: int, source: str, label: str | None = "economy") -> Article:
+        return Article(f"id{i}", source, "outlet", 2025, "t", "body", "", "bisnis", label, "section", False)
 
     articles = [article(i, "news2025") for i in range(400)] + [article(1000 + i, "old") for i in range(100)]
-    checked = {f"id{i}" for i in range(0, 400, 4)}
+    articles += [article(2000 + i, "news2025", None) for i in range(20)]  # the unlabelled 2025 pool
+    for a in articles:
+        a.publisher_label = a.label
+    gold = {f"id{i}": "gold" for i in range(0, 400, 4)}
+    pending = {"id1": "gold-pending"}
+    read_for_training = {f"id{2000 + i}": "train" for i in range(10)}
+    for a in articles[-20:-10]:
+        a.label, a.label_method = "health", "read"  # read for training
     settings = {"test_source": "news2025", "test_outlets": [], "validation_fraction": 0.1, "calibration_fraction": 0.3}
-    assign_splits(articles, settings, seed=13, keep_in_test=checked)
+    assign_splits(articles, settings, seed=13, annotated=gold | pending | read_for_training)
     splits = {a.id: a.split for a in articles}
     calibration = [i for i, s in splits.items() if s == "calibration"]
-    assert 60 <= len(calibration) <= 120  # about 30 % of the 300 unchecked test articles
-    assert all(splits[i] == "test" for i in checked)
+    assert 60 <= len(calibration) <= 120  # about 30 % of the 299 slice articles outside the gold set
+    assert all(splits[i] == "test" for i in gold)
+    assert splits["id1"] == "heldout"  # not yet read twice: out of test and never trained on
+    assert {splits[f"id{i}"] for i in range(400)} <= {"test", "calibration", "heldout"}
     assert all(splits[f"id{1000 + i}"] in ("train", "validation") for i in range(100))  # older source untouched
+    assert all(splits[f"id{2000 + i}"] in ("train", "validation") for i in range(10))  # read 2025 pool trains
+    assert all(splits[f"id{2010 + i}"] == "unlabelled" for i in range(10))
+
+
+def test_reading_replaces_publisher_labels_and_other_has_no_topic():
+    from training.annotation import FinalLabel
+    from training.build_data import Article, apply_reading
+
+    def article(i: int, label: str | None, method: str) -> Article:
+        return Article(f"id{i}", "s", "o", 2025, "t", "body", "", "nasional", label, method, False)
+
+    articles = [article(0, "economy", "section"), article(1, "law", "rule"), article(2, None, "none")]
+    finals = {
+        "id0": FinalLabel("id0", "train", "governance", "economy", 2, False),
+        "id1": FinalLabel("id1", "train", "other", "", 1, False),
+    }
+    apply_reading(articles, finals)
+    assert (articles[0].label, articles[0].second_label, articles[0].label_method) == ("governance", "economy", "read")
+    assert articles[0].publisher_label == "economy"
+    assert (articles[1].label, articles[1].label_method, articles[1].publisher_label) == (None, "read", None)
+    assert (articles[2].label, articles[2].label_method) == (None, "none")

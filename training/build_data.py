@@ -22,16 +22,16 @@ from pathlib import Path
 from tqdm import tqdm
 
 from service.labels import load_labels
+from training.annotation import OTHER, FinalLabel, final_labels, load_adjudication, load_reads
 from training.cleaning import clean_body, clean_title
 from training.config import load_yaml, project_path
 from training.dedupe import find_duplicates
-from training.gold_sample import configured_gold_labels
 from training.labeling import LexiconRules, SectionMap, label_article
 from training.sources import read_source
 
 logger = logging.getLogger(__name__)
 
-SPLITS = ("train", "validation", "calibration", "test", "unlabelled")
+SPLITS = ("train", "validation", "calibration", "test", "heldout", "unlabelled")
 
 
 @dataclass
@@ -50,6 +50,8 @@ class Article:
     label_method: str
     is_aux: bool
     split: str = ""
+    publisher_label: str | None = None  # the section/rule label, kept as a weak signal after reading
+    second_label: str = ""  # a second topic recorded by careful reading
 
 
 def collect_articles(config: dict, sources: dict, raw_dir: Path) -> tuple[list[Article], Counter]:
@@ -116,34 +118,60 @@ def remove_duplicates(articles: list[Article], settings: dict) -> tuple[list[Art
     return kept, removed
 
 
-def assign_splits(articles: list[Article], settings: dict, seed: int, keep_in_test: set[str] | None = None) -> None:
-    """Test: a publisher-time slice. Validation: random, stratified by label, from the rest.
+def apply_reading(articles: list[Article], finals: dict[str, FinalLabel]) -> None:
+    """Careful-reading labels replace section/rule labels; the publisher label is kept beside them.
 
-    Calibration: a hashed ``calibration_fraction`` of the test slice, never the hand-checked ids in
-    ``keep_in_test``. Validation shares the training period, where exact words pay more than they do
-    years later; the few numbers that must transfer to new articles (how much to trust the lexical
-    half, the temperature, the topic threshold) are fitted on this slice instead, and the test
-    figures are computed on the rest.
+    An article read as ``other`` (none of the 11 topics) gets no topic label.
+    """
+    for article in articles:
+        article.publisher_label = article.label if article.label_method == "section" else None
+        final = finals.get(article.id)
+        if final is None or article.is_aux:
+            continue
+        article.label = None if final.label == OTHER else final.label
+        article.second_label = final.second
+        article.label_method = "read"
+
+
+def assign_splits(articles: list[Article], settings: dict, seed: int, annotated: dict[str, str] | None = None) -> None:
+    """Test: careful-read articles of the held-out publisher-time slice. Validation: stratified, from the rest.
+
+    ``annotated`` maps article ids to their annotation set (``gold``, ``calibration``, ``train``).
+    Within the held-out slice (``test_source``/``test_outlets``): ``gold`` ids are the test split;
+    a hashed ``calibration_fraction`` of the other slice articles is ``calibration`` (where the
+    lexical weight, temperature and topic threshold are fitted); the rest of the slice is
+    ``heldout`` — never trained on, not scored. Everything else that has a label is train or
+    validation (stratified by label), read articles included; ``train``-set readings of the slice
+    itself (the unlabelled 2025 pool) are training rows.
     """
     rng = random.Random(seed)
-    keep_in_test = keep_in_test or set()
+    annotated = annotated or {}
+    gold = {i for i, s in annotated.items() if s == "gold"}
+    pending = {i for i, s in annotated.items() if s == "gold-pending"}
     fraction = settings.get("calibration_fraction", 0.0)
 
     def calibration(article: Article) -> bool:
         digest = hashlib.sha1(f"calibration:{seed}:{article.id}".encode()).hexdigest()
-        return article.id not in keep_in_test and int(digest[:8], 16) / 0xFFFFFFFF < fraction
+        return article.id not in gold | pending and int(digest[:8], 16) / 0xFFFFFFFF < fraction
 
     test_outlets = set(settings["test_outlets"])
     pool: dict[str, list[Article]] = defaultdict(list)
     for article in articles:
-        if article.label is None:
-            article.split = "unlabelled"
-        elif (
+        in_slice = (
             not article.is_aux
             and article.source == settings["test_source"]
             and (not test_outlets or article.outlet in test_outlets)
-        ):
-            article.split = "calibration" if calibration(article) else "test"
+            and annotated.get(article.id) != "train"
+        )
+        if in_slice and (article.publisher_label or article.label or article.id in gold | pending):
+            if article.id in gold:
+                article.split = "test"
+            elif article.id in pending:  # not yet read twice and adjudicated: out of test, never trained on
+                article.split = "heldout"
+            else:
+                article.split = "calibration" if calibration(article) else "heldout"
+        elif article.label is None:
+            article.split = "unlabelled"
         elif article.is_aux:
             article.split = "train"
         else:
@@ -166,7 +194,20 @@ def corpus_stats(articles: list[Article]) -> dict:
         per_split_label[f"{a.split}/{kind}"][label] += 1
         per_source_split_label[a.source][a.split][label] += 1
         methods[a.label_method][label] += 1
+    read_per_split_source = defaultdict(lambda: defaultdict(Counter))
+    publisher_vs_reader = defaultdict(Counter)
+    for a in articles:
+        if a.label_method == "read":
+            label = a.label or OTHER
+            read_per_split_source[a.split][a.source][label] += 1
+            if a.publisher_label:
+                publisher_vs_reader[a.publisher_label][label] += 1
     return {
+        "read_per_split_source_label": {
+            split: {source: dict(c) for source, c in sorted(v.items())}
+            for split, v in sorted(read_per_split_source.items())
+        },
+        "publisher_label_vs_reader_label": {k: dict(v.most_common()) for k, v in sorted(publisher_vs_reader.items())},
         "rows_per_split_label": {k: dict(v) for k, v in sorted(per_split_label.items())},
         "rows_per_source_split_label": {
             s: {sp: dict(c) for sp, c in v.items()} for s, v in sorted(per_source_split_label.items())
@@ -227,7 +268,16 @@ def main(argv: list[str] | None = None) -> None:
     articles, dropped = collect_articles(config, sources, raw_dir)
     read = len(articles) + sum(dropped.values())
     articles, duplicates = remove_duplicates(articles, config["dedupe"])
-    assign_splits(articles, config["split"], config["seed"], set(configured_gold_labels(config)))
+    annotations = config.get("annotations") or {}
+    reads = load_reads(project_path(annotations["reads"])) if annotations.get("reads") else []
+    adjudication = annotations.get("adjudication")
+    finals = final_labels(reads, load_adjudication(project_path(adjudication)) if adjudication else {})
+    apply_reading(articles, finals)
+    # A gold article counts once it is read twice (and adjudicated where the readers disagreed).
+    annotated = {r.id: r.set for r in reads}
+    pending = [i for i, s in annotated.items() if s == "gold" and (i not in finals or finals[i].reads < 2)]
+    annotated |= dict.fromkeys(pending, "gold-pending")
+    assign_splits(articles, config["split"], config["seed"], annotated)
     out_dir.mkdir(parents=True, exist_ok=True)
     save_topics(articles, out_dir)
     write_weak_label_sample(

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from service.labels import load_labels
 from training.config import load_yaml, project_path
-from training.gold_sample import configured_gold_labels
 
 START, END = "<!-- generated:start -->", "<!-- generated:end -->"
 
@@ -41,23 +40,60 @@ def weak_label_precision(sample_path: Path, review_path: Path) -> tuple[dict, in
     return counts, reviewed, len(sample)
 
 
-def gold_rows(gold: dict[str, tuple[str, str]]) -> list[list]:
-    """Per publisher label: how often the hand label agrees, and what it is when it does not."""
-    by_label: dict[str, Counter] = {}
-    for publisher, hand in gold.values():
-        by_label.setdefault(publisher, Counter())[hand] += 1
-    rows, agree_all = [], 0
-    for label in sorted(by_label):
-        counts = by_label[label]
+def publisher_rows(vs_reader: dict[str, dict[str, int]]) -> list[list]:
+    """Per publisher label: how often careful readers agree, and what they chose when not."""
+    rows, agree_all, n_all = [], 0, 0
+    for label in sorted(vs_reader):
+        counts = Counter(vs_reader[label])
         n, agree = sum(counts.values()), counts[label]
-        agree_all += agree
-        others = ", ".join(f"{k} {v}" for k, v in counts.most_common() if k != label)
+        agree_all, n_all = agree_all + agree, n_all + n
+        others = ", ".join(f"{k} {v}" for k, v in counts.most_common(4) if k != label)
         rows.append([label, n, agree, f"{agree / n:.2f}", others])
-    rows.append(["all", len(gold), agree_all, f"{agree_all / len(gold):.2f}", ""])
+    rows.append(["all", n_all, agree_all, f"{agree_all / max(n_all, 1):.2f}", ""])
     return rows
 
 
-def render(stats: dict, precision: tuple[dict, int, int], gold: dict[str, tuple[str, str]]) -> str:
+def reading_parts(stats: dict, agreement: dict) -> list[str]:
+    """Annotated counts per split/source and label, reader agreement, publisher labels vs readers."""
+    topics = stats["topics"]
+    labels = [label.key for label in load_labels()] + ["other"]
+    parts = ["### Careful reading (docs/annotation.md)", ""]
+    rows = []
+    for split, sources in topics.get("read_per_split_source_label", {}).items():
+        for source, counts in sources.items():
+            rows.append([split, source, *(counts.get(label, 0) for label in labels), sum(counts.values())])
+    parts.append(_table(["split", "source", *labels, "total"], rows))
+    if agreement:
+        parts += ["", "### Agreement between independent readers (main label)", ""]
+        rows = []
+        for name, report in [("all", agreement["overall"])] + list(agreement["per_set"].items()):
+            if report["articles"]:
+                rows.append([name, report["articles"], report["agreement"], report["kappa"]])
+        parts.append(_table(["set", "double-read articles", "agreement", "Cohen's kappa"], rows))
+        parts += [""]
+        per_label = agreement["overall"]["per_label"]
+        parts.append(
+            _table(
+                ["label", "either reader", "both readers", "agreement", "kappa (label vs rest)"],
+                [[k, v["either_reader"], v["both_readers"], v["agreement"], v["kappa"]] for k, v in per_label.items()],
+            )
+        )
+        parts += [
+            "",
+            f"Adjudicated disagreements: {json.dumps(agreement['adjudicated_per_set'])}; awaiting adjudication: "
+            f"{agreement['awaiting_adjudication']}. Readers: {len(agreement['readers'])} "
+            "(each batch is one independent reader).",
+        ]
+    vs = topics.get("publisher_label_vs_reader_label", {})
+    if vs:
+        parts += ["", "### Publisher section labels against careful readers (all read articles with a section)", ""]
+        parts.append(
+            _table(["publisher label", "read", "agree", "agreement", "reader label when not"], publisher_rows(vs))
+        )
+    return parts
+
+
+def render(stats: dict, precision: tuple[dict, int, int], agreement: dict) -> str:
     labels = [label.key for label in load_labels()] + ["(none)"]
     parts = ["### Rows per label and split", ""]
     split_table = stats["topics"]["rows_per_split_label"]
@@ -78,7 +114,7 @@ def render(stats: dict, precision: tuple[dict, int, int], gold: dict[str, tuple[
     parts.append(
         _table(
             ["method", *labels[:-1]],
-            [[m, *(methods.get(m, {}).get(label, 0) for label in labels[:-1])] for m in ("section", "rule")],
+            [[m, *(methods.get(m, {}).get(label, 0) for label in labels[:-1])] for m in ("read", "section", "rule")],
         )
     )
     counts, reviewed, sampled = precision
@@ -118,11 +154,7 @@ def render(stats: dict, precision: tuple[dict, int, int], gold: dict[str, tuple[
             ["rule label", "read", "correct", "ambiguous", "wrong", "precision (strict)", "precision (lenient)"], rows
         )
     )
-    if gold:
-        parts += ["", f"### Publisher labels against hand-checked labels ({len(gold)} test articles)", ""]
-        parts.append(
-            _table(["publisher label", "checked", "agree", "agreement", "hand label when not"], gold_rows(gold))
-        )
+    parts += [""] + reading_parts(stats, agreement)
     parts += ["", "### Cleaning, dedupe, build", ""]
     parts.append(
         f"- rows read: {stats['rows_read']}; dropped as too short: {sum(stats['dropped'].values())} "
@@ -152,12 +184,13 @@ def main(argv: list[str] | None = None) -> None:
     stats = json.loads((project_path(config["out_dir"]) / "stats.json").read_text())
     weak = config["weak_labels"]
     precision = weak_label_precision(project_path(weak["sample_file"]), project_path(weak["review_file"]))
-    gold = configured_gold_labels(config)
+    agreement_path = project_path(load_yaml(project_path("configs/annotation.yaml"))["files"]["agreement"])
+    agreement = json.loads(agreement_path.read_text()) if agreement_path.exists() else {}
     card_path = project_path(args.card)
     card = card_path.read_text(encoding="utf-8")
     head, rest = card.split(START, 1)
     _, tail = rest.split(END, 1)
-    card_path.write_text(f"{head}{START}\n{render(stats, precision, gold)}\n{END}{tail}", encoding="utf-8")
+    card_path.write_text(f"{head}{START}\n{render(stats, precision, agreement)}\n{END}{tail}", encoding="utf-8")
     print(f"updated {card_path}")
 
 

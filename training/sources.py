@@ -66,14 +66,16 @@ def url_sections(url: str) -> list[str]:
     return [s for s in out if s]
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def _read_table(path: Path, encoding: str = "utf-8") -> pd.DataFrame:
     if path.suffix == ".xlsx":
         return pd.read_excel(path, dtype=str)
     if path.suffix == ".tsv":
         return pd.read_csv(path, sep="\t", dtype=str)
     if path.suffix == ".json":
         return pd.read_json(path, dtype=str)
-    return pd.read_csv(path, dtype=str)
+    if path.suffix == ".jsonl":
+        return pd.read_json(path, lines=True, dtype=str)
+    return pd.read_csv(path, dtype=str, encoding=encoding, encoding_errors="replace")
 
 
 def _cell(row: pd.Series, column: str | None) -> str:
@@ -92,7 +94,7 @@ def read_source(name: str, spec: dict, raw_dir: Path) -> Iterator[RawArticle]:
             logger.warning("%s: no file matches %s under %s", name, file_spec["glob"], raw_dir)
         columns = file_spec["columns"]
         for path in paths:
-            table = _read_table(path)
+            table = _read_table(path, file_spec.get("encoding", "utf-8"))
             missing = [c for c in columns.values() if c not in table.columns]
             if missing:
                 raise ValueError(f"{path}: columns {missing} not found (has {list(table.columns)})")
@@ -108,12 +110,15 @@ def read_source(name: str, spec: dict, raw_dir: Path) -> Iterator[RawArticle]:
                 sections = [normalize_section(values["subcategory"])]
                 sections += url_sections(url) if url.startswith("http") else []
                 sections.append(normalize_section(values["category"]))
+                title = values["title"]
+                if file_spec.get("title_from_slug"):
+                    title = title.replace("-", " ").capitalize()
                 yield RawArticle(
                     source=name,
                     file=relative,
                     row=int(index),
                     kind=kind,
-                    title=values["title"],
+                    title=title,
                     text=values["text"],
                     outlet=outlet,
                     year=int(spec["year"]),

@@ -60,10 +60,65 @@ def load_rows(data_dir: Path, split: str, cap_per_label: int | None, seed: int) 
     return rows
 
 
+LABEL_SOURCES = ("read", "read+sections", "read+agreeing_sections", "all")
+
+
+def agreeing_sections(rows: list[dict], min_reads: int, min_agreement: float) -> dict[tuple[str, str], float]:
+    """(source, section) pairs whose publisher label agrees with careful readers often enough.
+
+    Measured on the read training rows of each section; sections read fewer than ``min_reads``
+    times are not trusted.
+    """
+    seen: dict[tuple[str, str], list[bool]] = {}
+    for row in rows:
+        if row["label_method"] == "read" and row["publisher_label"]:
+            seen.setdefault((row["source"], row["section"]), []).append(row["publisher_label"] == row["label"])
+    return {
+        key: sum(hits) / len(hits)
+        for key, hits in seen.items()
+        if len(hits) >= min_reads and sum(hits) / len(hits) >= min_agreement
+    }
+
+
 def load_train_rows(config: dict) -> list[dict]:
-    """The training rows a config trains on (capped per label, auxiliary rows unless ``use_aux`` is false)."""
+    """The training rows a config trains on, each with a ``weight``.
+
+    ``label_source``: ``read`` — careful-reading labels only; ``read+sections`` — plus articles
+    labelled by their publisher section at ``publisher_weight``; ``read+agreeing_sections`` — the
+    same, but only sections whose labels agree with the readers (``section_agreement``); ``all`` —
+    every label, rule-made ones included (the corpus before careful reading). Auxiliary rows
+    (headlines, sentences) come with ``aux_weight`` unless ``use_aux`` is false.
+    """
     rows = load_rows(project_path(config["data_dir"]), "train", config.get("max_train_per_label"), config["seed"])
-    return rows if config.get("use_aux", True) else [r for r in rows if not r["is_aux"]]
+    source = config.get("label_source", "all")
+    if source not in LABEL_SOURCES:
+        raise ValueError(f"label_source must be one of {LABEL_SOURCES}, not {source!r}")
+    trusted: dict | None = None
+    if source == "read+agreeing_sections":
+        settings = config.get("section_agreement", {})
+        trusted = agreeing_sections(rows, settings.get("min_reads", 10), settings.get("min_agreement", 0.85))
+        logger.info("sections agreeing with readers: %d %s", len(trusted), sorted(trusted))
+    kept = []
+    for row in rows:
+        if row["is_aux"]:
+            weight = config.get("aux_weight", 1.0) if config.get("use_aux", True) else 0.0
+        elif row["label_method"] == "read" or source == "all":
+            weight = 1.0
+        else:
+            usable = source != "read" and row["label_method"] == "section"
+            if trusted is not None:
+                usable = usable and (row["source"], row["section"]) in trusted
+            weight = config.get("publisher_weight", 1.0) if usable else 0.0
+        if weight > 0:
+            kept.append(row | {"weight": weight})
+    return kept
+
+
+def selection_rows(config: dict, split: str) -> list[dict]:
+    """Rows a choice is made on: the careful-read rows of ``split`` when it has any, else all its rows."""
+    rows = load_rows(project_path(config["data_dir"]), split, None, config["seed"])
+    read = [r for r in rows if r["label_method"] == "read"]
+    return read or rows
 
 
 @torch.no_grad()
@@ -143,8 +198,8 @@ def calibration_rows(config: dict, val_rows: list[dict] | None = None) -> tuple[
 
     data_dir, name = project_path(config["data_dir"]), config.get("calibration_split")
     if name and name in load_from_disk(str(data_dir)):
-        return name, load_rows(data_dir, name, None, config["seed"])
-    return "validation", val_rows if val_rows is not None else load_rows(data_dir, "validation", None, config["seed"])
+        return name, selection_rows(config, name)
+    return "validation", val_rows if val_rows is not None else selection_rows(config, "validation")
 
 
 def finish(
@@ -214,9 +269,8 @@ def train(config: dict) -> dict:
     n_lower = n_layers - trainable
     max_length = config["max_length"]
 
-    data_dir = project_path(config["data_dir"])
     train_rows = load_train_rows(config)
-    val_rows = load_rows(data_dir, "validation", None, config["seed"])
+    val_rows = selection_rows(config, "validation")
     logger.info(
         "train %d rows (%d auxiliary), validation %d",
         len(train_rows),
@@ -231,7 +285,7 @@ def train(config: dict) -> dict:
     val_windows = [first_window(r) for r in val_rows]
     y_train = np.array([label_index[r["label"]] for r in train_rows])
     y_val = np.array([label_index[r["label"]] for r in val_rows])
-    sample_weight = torch.tensor([config.get("aux_weight", 1.0) if r["is_aux"] else 1.0 for r in train_rows])
+    sample_weight = torch.tensor([r["weight"] for r in train_rows])
 
     pad_id, batch_size = tokenizer.pad_token_id, config["batch_size"]
     cache = config.get("cache_lower_layers", True)
@@ -351,7 +405,9 @@ def train(config: dict) -> dict:
         shutil.rmtree(out_dir)
     classifier.save_pretrained(out_dir)
     metrics = {
+        "label_source": config.get("label_source", "all"),
         "train_rows": len(train_rows),
+        "train_rows_read": int(sum(r["label_method"] == "read" for r in train_rows)),
         "train_auxiliary_rows": int(sum(r["is_aux"] for r in train_rows)),
         "validation_rows": len(val_rows),
         "trainable_layers": trainable,

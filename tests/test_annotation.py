@@ -1,0 +1,96 @@
+"""Careful-reading tooling: reader files are checked, reads combine into labels, agreement is right."""
+
+from __future__ import annotations
+
+import pytest
+
+from training.annotation import (
+    Read,
+    agreement_report,
+    cohen_kappa,
+    draw_articles,
+    excerpt,
+    final_labels,
+    parse_reader_file,
+)
+from training.train_classifier import agreeing_sections
+
+
+def test_reader_file_is_checked_against_the_batch(tmp_path):
+    good = tmp_path / "good.tsv"
+    good.write_text("a1\thealth\t\na2\tgovernance\teconomy\na3\tother\t\n")
+    assert parse_reader_file(good, ["a1", "a2", "a3"]) == [
+        ("a1", "health", ""),
+        ("a2", "governance", "economy"),
+        ("a3", "other", ""),
+    ]
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("a1\tpolitics\t\na2\tlaw\tlaw\na2\tlaw\t\nzz\tsport\t\na4\tsport\tother\n")
+    with pytest.raises(ValueError) as error:
+        parse_reader_file(bad, ["a1", "a2", "a3", "a4"])
+    message = str(error.value)
+    for problem in (
+        "'politics' is not one of",
+        "second topic 'law'",
+        "a2 repeated",
+        "'zz' is not in the batch",
+        "second topic 'other'",
+        "1 ids of the batch have no line",
+    ):
+        assert problem in message
+
+
+def test_reads_combine_agreed_adjudicated_or_pending():
+    reads = [
+        Read("x", "gold", "a", "law", "governance"),
+        Read("x", "gold", "b", "law", ""),
+        Read("y", "gold", "a", "law", ""),
+        Read("y", "gold", "b", "governance", ""),
+        Read("z", "gold", "a", "economy", ""),
+        Read("z", "gold", "b", "health", ""),
+        Read("t", "train", "a", "sport", ""),
+    ]
+    finals = final_labels(reads, {"y": {"id": "y", "label": "governance", "second": "law", "rule": "1"}})
+    assert (finals["x"].label, finals["x"].second, finals["x"].reads) == ("law", "governance", 2)
+    assert (finals["y"].label, finals["y"].second, finals["y"].adjudicated) == ("governance", "law", True)
+    assert "z" not in finals  # readers disagree and nobody adjudicated yet
+    assert finals["t"].reads == 1 and finals["t"].set == "train"
+    with pytest.raises(ValueError):
+        final_labels([Read("q", "gold", "a", "law"), Read("q", "train", "b", "law")], {})
+
+
+def test_kappa_matches_a_hand_computed_value_and_agreement_report():
+    first = ["a"] * 20 + ["b"] * 5 + ["a"] * 10 + ["b"] * 15
+    second = ["a"] * 20 + ["a"] * 5 + ["b"] * 10 + ["b"] * 15
+    # observed 35/50 = 0.7; expected (30*25 + 20*25)/2500 = 0.5; kappa = 0.4
+    assert cohen_kappa(first, second) == pytest.approx(0.4)
+    reads = [Read(str(i), "train", "r1", a) for i, a in enumerate(["law", "law", "health", "sport"])]
+    reads += [Read(str(i), "train", "r2", b) for i, b in enumerate(["law", "governance", "health", "sport"])]
+    report = agreement_report(reads)
+    assert report["articles"] == 4 and report["agreement"] == 0.75
+    assert report["per_label"]["law"] == {"either_reader": 2, "both_readers": 1, "agreement": 0.5, "kappa": 0.5}
+    assert report["per_label"]["sport"]["kappa"] == 1.0
+
+
+def test_draws_are_stable_when_quotas_grow_and_excerpts_cut_at_words():
+    rows = [{"id": f"r{i}", "label": "health" if i % 2 else "sport", "split": "train"} for i in range(40)]
+    small = draw_articles(rows, [{"name": "h", "quota": 5, "where": {"label": "health"}}], 1, set())
+    large = draw_articles(rows, [{"name": "h", "quota": 8, "where": {"label": "health"}}], 1, set())
+    assert [r["id"] for _, r in small] == [r["id"] for _, r in large][:5]
+    assert all(r["label"] == "health" for _, r in large)
+    excluded = draw_articles(rows, [{"name": "h", "quota": 8, "where": {"label": "health"}}], 1, {"r1", "r3"})
+    assert not {"r1", "r3"} & {r["id"] for _, r in excluded}
+    text = "kata " * 300
+    cut = excerpt(text, 900)
+    assert len(cut) <= 900 and cut.endswith("kata") and excerpt("  dua   kata ", 900) == "dua kata"
+
+
+def test_sections_are_trusted_only_where_readers_agree():
+    def row(section: str, publisher: str, label: str) -> dict:
+        return {"source": "s", "section": section, "publisher_label": publisher, "label": label, "label_method": "read"}
+
+    rows = [row("health", "health", "health")] * 9 + [row("health", "health", "lifestyle")]
+    rows += [row("travel", "lifestyle", "world")] * 5 + [row("travel", "lifestyle", "lifestyle")] * 5
+    rows += [row("bola", "sport", "sport")] * 3
+    trusted = agreeing_sections(rows, min_reads=5, min_agreement=0.85)
+    assert trusted == {("s", "health"): 0.9}  # travel agrees half the time; bola is read too rarely

@@ -1,0 +1,446 @@
+"""Careful-reading annotation: batches to read, reader files checked in, agreement, final labels.
+
+    python -m training.annotation batches  [--config configs/annotation.yaml]   # draw + write batches
+    python -m training.annotation collect  --batch NAME --labels FILE --reader R  # check + record
+    python -m training.annotation sheet    [--out build/annotation/adjudicate.txt]  # disagreements
+    python -m training.annotation agreement                                      # agreement + kappa
+
+A batch is a text file of excerpts (id, title, first ~900 characters of the cleaned body): no
+publisher label, no model output, no other reader's label (docs/annotation.md). Batches hold raw
+text and stay in ``build/``. What is committed is ids and labels only:
+
+- ``docs/annotations/reads.tsv``: one line per reading — ``id, set, reader, label, second``;
+  ``set`` is ``train``, ``gold`` (June-2025 test, every article read twice) or ``calibration``.
+- ``docs/annotations/adjudication.tsv``: ``id, label, second, rule`` for the double-read articles
+  whose readers disagreed, decided by the guide (``rule`` names the boundary rule used).
+
+Nothing here chooses a label: the code draws articles, checks reader files and combines labels
+that readers wrote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import logging
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from service.labels import load_labels
+from training.config import load_yaml, project_path
+
+logger = logging.getLogger(__name__)
+
+OTHER = "other"
+SETS = ("train", "gold", "calibration")
+READS_COLUMNS = ["id", "set", "reader", "label", "second"]
+ADJUDICATION_COLUMNS = ["id", "label", "second", "rule"]
+
+
+def allowed_labels() -> list[str]:
+    """The 11 taxonomy keys plus ``other`` (none of them fits)."""
+    return [label.key for label in load_labels()] + [OTHER]
+
+
+@dataclass(frozen=True)
+class Read:
+    """One reader's decision on one article."""
+
+    id: str
+    set: str
+    reader: str
+    label: str
+    second: str = ""
+
+
+@dataclass(frozen=True)
+class FinalLabel:
+    """The label an article carries after reading (and adjudication where readers disagreed)."""
+
+    id: str
+    set: str
+    label: str
+    second: str
+    reads: int
+    adjudicated: bool
+
+
+# --- files -------------------------------------------------------------------------------------
+
+
+def _read_tsv(path: Path, columns: list[str]) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle, delimiter="\t")
+        if reader.fieldnames != columns:
+            raise ValueError(f"{path}: expected the columns {columns}, found {reader.fieldnames}")
+        return [{k: (v or "") for k, v in row.items()} for row in reader]
+
+
+def _write_tsv(path: Path, columns: list[str], rows: Iterable[dict[str, str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, delimiter="\t", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def load_reads(path: Path) -> list[Read]:
+    return [Read(**row) for row in _read_tsv(path, READS_COLUMNS)]
+
+
+def save_reads(path: Path, reads: list[Read]) -> None:
+    ordered = sorted(reads, key=lambda r: (r.set, r.id, r.reader))
+    _write_tsv(path, READS_COLUMNS, ({c: getattr(r, c) for c in READS_COLUMNS} for r in ordered))
+
+
+def load_adjudication(path: Path) -> dict[str, dict[str, str]]:
+    return {row["id"]: row for row in _read_tsv(path, ADJUDICATION_COLUMNS)}
+
+
+def parse_reader_file(path: Path, expected_ids: list[str]) -> list[tuple[str, str, str]]:
+    """``(id, label, second)`` lines of a reader's file, checked against the batch.
+
+    Raises ``ValueError`` naming every problem: unknown or repeated ids, missing ids, labels
+    outside the taxonomy, ``other`` or the main label as second topic.
+    """
+    allowed = set(allowed_labels())
+    expected = set(expected_ids)
+    problems, rows, seen = [], [], set()
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.lower().startswith("id\t"):
+            continue
+        cells = [c.strip() for c in line.split("\t")]
+        cells += [""] * (3 - len(cells))
+        article_id, label, second = cells[0], cells[1].lower(), cells[2].lower()
+        if len(cells) > 3 and any(cells[3:]):
+            problems.append(f"line {number}: more than three fields")
+        if article_id not in expected:
+            problems.append(f"line {number}: id {article_id!r} is not in the batch")
+        elif article_id in seen:
+            problems.append(f"line {number}: id {article_id} repeated")
+        if label not in allowed:
+            problems.append(f"line {number}: label {label!r} is not one of {sorted(allowed)}")
+        if second and (second not in allowed or second in (OTHER, label)):
+            problems.append(f"line {number}: second topic {second!r} must be another taxonomy key")
+        seen.add(article_id)
+        rows.append((article_id, label, second))
+    missing = expected - seen
+    if missing:
+        problems.append(f"{len(missing)} ids of the batch have no line, e.g. {sorted(missing)[:3]}")
+    if problems:
+        raise ValueError(f"{path}: " + "; ".join(problems[:20]))
+    return rows
+
+
+# --- combining reads -------------------------------------------------------------------------
+
+
+def _second_of(reads: list[Read], label: str) -> str:
+    """A second topic kept when a reader recorded it and no reader recorded a different one."""
+    seconds = {r.second for r in reads if r.second and r.second != label}
+    return seconds.pop() if len(seconds) == 1 else ""
+
+
+def final_labels(reads: list[Read], adjudication: dict[str, dict[str, str]]) -> dict[str, FinalLabel]:
+    """One label per article: the readers' label where they agree, the adjudicated one where not.
+
+    A double-read article whose readers disagree and that has no adjudication yet gets no label.
+    """
+    by_id: dict[str, list[Read]] = defaultdict(list)
+    for read in reads:
+        by_id[read.id].append(read)
+    out = {}
+    for article_id, group in by_id.items():
+        sets = {r.set for r in group}
+        if len(sets) > 1:
+            raise ValueError(f"article {article_id} is recorded in several sets: {sorted(sets)}")
+        mains = {r.label for r in group}
+        if len(mains) == 1:
+            label = group[0].label
+            out[article_id] = FinalLabel(article_id, group[0].set, label, _second_of(group, label), len(group), False)
+        elif article_id in adjudication:
+            row = adjudication[article_id]
+            out[article_id] = FinalLabel(article_id, group[0].set, row["label"], row["second"], len(group), True)
+    return out
+
+
+def disagreements(reads: list[Read]) -> dict[str, list[Read]]:
+    by_id: dict[str, list[Read]] = defaultdict(list)
+    for read in reads:
+        by_id[read.id].append(read)
+    return {i: g for i, g in by_id.items() if len({r.label for r in g}) > 1}
+
+
+# --- agreement -------------------------------------------------------------------------------
+
+
+def cohen_kappa(first: list[str], second: list[str]) -> float:
+    """Cohen's kappa of two readers' labels on the same items."""
+    n = len(first)
+    if n == 0:
+        return float("nan")
+    observed = sum(a == b for a, b in zip(first, second, strict=True)) / n
+    count_a, count_b = Counter(first), Counter(second)
+    expected = sum(count_a[k] * count_b[k] for k in count_a) / (n * n)
+    return 1.0 if expected == 1 else (observed - expected) / (1 - expected)
+
+
+def pairs(reads: list[Read], sets: Iterable[str] | None = None) -> list[tuple[str, str]]:
+    """(first reading, second reading) main labels of every double-read article, readers ordered by name."""
+    wanted = set(sets) if sets else set(SETS)
+    by_id: dict[str, list[Read]] = defaultdict(list)
+    for read in reads:
+        if read.set in wanted:
+            by_id[read.id].append(read)
+    out = []
+    for group in by_id.values():
+        if len(group) >= 2:
+            a, b = sorted(group, key=lambda r: r.reader)[:2]
+            out.append((a.label, b.label))
+    return out
+
+
+def agreement_report(reads: list[Read], sets: Iterable[str] | None = None) -> dict:
+    """Observed agreement and Cohen's kappa, overall and per label (label vs not-label)."""
+    both = pairs(reads, sets)
+    first, second = [a for a, _ in both], [b for _, b in both]
+    report = {
+        "articles": len(both),
+        "agreement": round(sum(a == b for a, b in both) / len(both), 4) if both else None,
+        "kappa": round(cohen_kappa(first, second), 4) if both else None,
+        "per_label": {},
+    }
+    for label in allowed_labels():
+        a = [x == label for x in first]
+        b = [x == label for x in second]
+        either = sum(x or y for x, y in zip(a, b, strict=True))
+        if not either:
+            continue
+        report["per_label"][label] = {
+            "either_reader": either,
+            "both_readers": sum(x and y for x, y in zip(a, b, strict=True)),
+            "agreement": round(sum(x and y for x, y in zip(a, b, strict=True)) / either, 4),
+            "kappa": round(cohen_kappa([str(x) for x in a], [str(x) for x in b]), 4),
+        }
+    return report
+
+
+# --- drawing batches -------------------------------------------------------------------------
+
+
+def excerpt(text: str, chars: int) -> str:
+    """The first ``chars`` characters of the body, cut at a word boundary, whitespace folded."""
+    flat = " ".join(text.split())
+    if len(flat) <= chars:
+        return flat
+    cut = flat[:chars]
+    return cut[: cut.rfind(" ")] if " " in cut[chars // 2 :] else cut
+
+
+def _rank(seed: int, key: str, article_id: str) -> str:
+    return hashlib.sha256(f"{seed}:{key}:{article_id}".encode()).hexdigest()
+
+
+def _matches(row: dict, where: dict) -> bool:
+    for field, wanted in where.items():
+        values = wanted if isinstance(wanted, list) else [wanted]
+        value = row.get(field)
+        if field == "section_regex":
+            if not re.search(str(wanted), row.get("section") or ""):
+                return False
+        elif value not in values and str(value) not in map(str, values):
+            return False
+    return True
+
+
+def draw_articles(rows: list[dict], strata: list[dict], seed: int, exclude: set[str]) -> list[tuple[str, dict]]:
+    """``(stratum name, row)`` pairs: each stratum takes its quota in seeded-hash order.
+
+    Hash order keeps a draw stable when quotas grow: the first n of a stratum are always the same.
+    """
+    taken = set(exclude)
+    chosen = []
+    for stratum in strata:
+        group = [r for r in rows if r["id"] not in taken and _matches(r, stratum.get("where", {}))]
+        group.sort(key=lambda r: _rank(seed, stratum["name"], r["id"]))
+        for row in group[: stratum["quota"]]:
+            taken.add(row["id"])
+            chosen.append((stratum["name"], row))
+        if len(group) < stratum["quota"]:
+            logger.info("stratum %s: %d of %d available", stratum["name"], len(group), stratum["quota"])
+    return chosen
+
+
+def write_batch(path: Path, rows: list[dict], chars: int) -> None:
+    """The reader's view: id, title and excerpt — nothing else."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    blocks = []
+    for row in rows:
+        blocks.append(
+            f"### {row['id']}\nJUDUL: {' '.join(row['title'].split())}\nTEKS: {excerpt(row['text'], chars)}\n"
+        )
+    path.write_text("\n".join(blocks), encoding="utf-8")
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+def _paths(config: dict) -> dict[str, Path]:
+    return {k: project_path(v) for k, v in config["files"].items()}
+
+
+def cmd_batches(config: dict) -> None:
+    from datasets import concatenate_datasets, load_from_disk
+
+    paths = _paths(config)
+    topics = load_from_disk(str(project_path(config["data_dir"])))
+    rows = [
+        {**r, "split": split}
+        for split in topics
+        for r in concatenate_datasets([topics[split]]).to_list()
+        if not r["is_aux"]
+    ]
+    reads = load_reads(paths["reads"])
+    read_by: dict[str, set[str]] = defaultdict(set)
+    for read in reads:
+        read_by[read.id].add(read.reader)
+    already = set(read_by)
+    seed = config["seed"]
+    plan: dict[str, dict] = {}
+    by_id = {r["id"]: r for r in rows}
+    for set_name in SETS:
+        spec = config["draw"].get(set_name)
+        if not spec:
+            continue
+        earlier = sorted({r.id for r in reads if r.set == set_name})
+        drawn = draw_articles(rows, spec["strata"], seed, exclude=already)
+        ids = earlier + [row["id"] for _, row in drawn]
+        # `second_reads`: how many of the set (hash order, so stable) get a second, independent reading.
+        twice = set(sorted(ids, key=lambda i: _rank(seed, "second", i))[: spec.get("second_reads", len(ids))])
+        plan[set_name] = {"ids": ids, "twice": twice, "strata": Counter(name for name, _ in drawn)}
+    # Every article needs `reads` readings; the ones still missing become batches, readings of the
+    # same article in different batches (different readers).
+    batch_size = config["batch_size"]
+    out_dir = paths["batches"]
+    manifest = {}
+    for set_name, item in plan.items():
+        for round_index in range(2):
+            wanted = item["ids"] if round_index == 0 else [i for i in item["ids"] if i in item["twice"]]
+            todo = [i for i in wanted if len(read_by.get(i, ())) <= round_index]
+            todo.sort(key=lambda i: _rank(seed, f"order{round_index}", i))
+            for start in range(0, len(todo), batch_size):
+                chunk = todo[start : start + batch_size]
+                name = f"{set_name}-r{round_index + 1}-{start // batch_size + 1:03d}"
+                write_batch(out_dir / f"{name}.txt", [by_id[i] for i in chunk], config["excerpt_chars"])
+                manifest[name] = {"set": set_name, "round": round_index + 1, "ids": chunk}
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    summary = {
+        s: {"articles": len(p["ids"]), "read_twice": len(p["twice"]), "new_by_stratum": dict(p["strata"])}
+        for s, p in plan.items()
+    }
+    print(json.dumps(summary, indent=1))
+    print(f"{len(manifest)} batches in {out_dir} ({len(already)} articles already read)")
+
+
+def cmd_collect(config: dict, batch: str, labels_file: Path, reader: str) -> None:
+    paths = _paths(config)
+    manifest = json.loads((paths["batches"] / "manifest.json").read_text())
+    if batch not in manifest:
+        raise SystemExit(f"error: no batch {batch!r} in the manifest")
+    entry = manifest[batch]
+    rows = parse_reader_file(labels_file, entry["ids"])
+    reads = load_reads(paths["reads"])
+    earlier = {(r.id, r.reader) for r in reads}
+    readers_of = defaultdict(set)
+    for r in reads:
+        readers_of[r.id].add(r.reader)
+    clashes = [i for i, _, _ in rows if (i, reader) in earlier]
+    if clashes:
+        raise SystemExit(f"error: reader {reader} already read {len(clashes)} of these ids (e.g. {clashes[0]})")
+    reads += [Read(i, entry["set"], reader, label, second) for i, label, second in rows]
+    save_reads(paths["reads"], reads)
+    print(f"recorded {len(rows)} reads of batch {batch} by {reader}: {dict(Counter(label for _, label, _ in rows))}")
+
+
+def cmd_sheet(config: dict, out: Path) -> None:
+    """Write the adjudication sheet: each disagreement with both labels and the excerpt."""
+    from datasets import load_from_disk
+
+    paths = _paths(config)
+    reads = load_reads(paths["reads"])
+    decided = load_adjudication(paths["adjudication"])
+    todo = {i: g for i, g in disagreements(reads).items() if i not in decided}
+    topics = load_from_disk(str(project_path(config["data_dir"])))
+    texts = {}
+    for split in topics:
+        for row in topics[split].select_columns(["id", "title", "text"]).to_list():
+            if row["id"] in todo:
+                texts[row["id"]] = row
+    blocks = []
+    for article_id in sorted(todo, key=lambda i: (todo[i][0].set, i)):
+        labels = " | ".join(
+            f"{r.reader}: {r.label}" + (f" (+{r.second})" if r.second else "") for r in todo[article_id]
+        )
+        row = texts[article_id]
+        blocks.append(
+            f"### {article_id}\nREADS: {labels}\nJUDUL: {' '.join(row['title'].split())}\n"
+            f"TEKS: {excerpt(row['text'], config['excerpt_chars'])}\n"
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(blocks), encoding="utf-8")
+    print(f"{len(todo)} disagreements to adjudicate: {out}")
+
+
+def cmd_agreement(config: dict) -> dict:
+    paths = _paths(config)
+    reads = load_reads(paths["reads"])
+    finals = final_labels(reads, load_adjudication(paths["adjudication"]))
+    report = {
+        "overall": agreement_report(reads),
+        "per_set": {s: agreement_report(reads, [s]) for s in SETS},
+        "final_labels_per_set": {
+            s: dict(Counter(f.label for f in finals.values() if f.set == s).most_common()) for s in SETS
+        },
+        "with_second_topic_per_set": {s: sum(1 for f in finals.values() if f.set == s and f.second) for s in SETS},
+        "double_read_per_set": {s: len(pairs(reads, [s])) for s in SETS},
+        "adjudicated_per_set": {s: sum(1 for f in finals.values() if f.set == s and f.adjudicated) for s in SETS},
+        "awaiting_adjudication": len([i for i in disagreements(reads) if i not in finals]),
+        "readers": dict(Counter(r.reader for r in reads)),
+    }
+    paths["agreement"].write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
+    return report
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["batches", "collect", "sheet", "agreement"])
+    parser.add_argument("--config", default="configs/annotation.yaml")
+    parser.add_argument("--batch")
+    parser.add_argument("--labels", type=Path)
+    parser.add_argument("--reader")
+    parser.add_argument("--out", type=Path, default=Path("build/annotation/adjudicate.txt"))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    config = load_yaml(project_path(args.config))
+    if args.command == "batches":
+        cmd_batches(config)
+    elif args.command == "collect":
+        if not (args.batch and args.labels and args.reader):
+            parser.error("collect needs --batch, --labels and --reader")
+        cmd_collect(config, args.batch, args.labels, args.reader)
+    elif args.command == "sheet":
+        cmd_sheet(config, project_path(args.out))
+    else:
+        cmd_agreement(config)
+
+
+if __name__ == "__main__":
+    main()
