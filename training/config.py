@@ -36,6 +36,20 @@ def config_from_args(description: str, default_config: str, argv: list[str] | No
     return config
 
 
+def cpu_description() -> str:
+    """CPU model and its AVX/AMX flags (``lscpu``): printed with every training and benchmark figure."""
+    import subprocess
+
+    try:
+        text = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown CPU"
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    vector = sorted(f for f in fields.get("Flags", "").split() if f.startswith(("avx", "amx")))
+    model, cpus = fields.get("Model name", "?").strip(), fields.get("CPU(s)", "?").strip()
+    return f"{model}, {cpus} CPUs ({' '.join(vector) or 'no AVX'})"
+
+
 def write_training_outputs(out_dir: Path, config: dict, metrics: dict, rss_key: str = "peak_rss_mb") -> dict:
     """Save the exact config next to an artifact and its metrics, with peak RSS and artifact size added."""
     import json
@@ -44,5 +58,6 @@ def write_training_outputs(out_dir: Path, config: dict, metrics: dict, rss_key: 
     (out_dir / "training_config.yaml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
     metrics[rss_key] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     metrics["artifact_bytes"] = sum(p.stat().st_size for p in out_dir.iterdir())
+    metrics["cpu"] = cpu_description()
     (out_dir / "train_metrics.json").write_text(json.dumps(metrics, indent=2))
     return metrics

@@ -12,26 +12,38 @@ def _read_json(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def _gold_table(gold: dict) -> str:
-    if not gold:
-        return ""
-    rows = "\n".join(
-        f"| {name} | {gold[key]['accuracy']:.4f} | {gold[key]['macro_f1']:.4f} |"
-        for name, key in (
-            ("this model", "model"),
-            ("TF-IDF + logistic regression", "baseline_tfidf_logreg"),
-            ("the publisher labels themselves", "publisher_labels"),
-        )
-    )
-    return f"""**Hand-checked labels.** Publisher sections are noisy (a *lifestyle* section carrying world news,
-an *automotive* one carrying tax policy). {gold["rows"] + gold["left_out_other"]} test articles, the same number per
-publisher label, were labelled by hand and blind (`docs/test_gold_labels.tsv`, `docs/data.md`); the
-{gold["left_out_other"]} that fit no topic are left out. Against the hand labels of the other {gold["rows"]}:
+EVAL_ROWS = (
+    ("this model", "model"),
+    ("TF-IDF + LR, careful labels", "tfidf_careful_labels"),
+    ("TF-IDF + LR, publisher sections", "tfidf_publisher_labels"),
+    ("publisher labels themselves", "publisher_labels"),
+)
 
-| | accuracy | macro-F1 |
-|---|---|---|
-{rows}
-"""
+
+def classifier_eval_tables(result: dict) -> str:
+    """The gold-test tables of ``eval.json``: overall, per label, as Markdown."""
+
+    def cell(row: dict, key: str) -> str:
+        return f"{row[key]:.4f}" if key in row else "–"
+
+    lines = [
+        "| | rows | accuracy | macro-F1 | top-2 recall | example-F1 (topics) | ECE |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, key in EVAL_ROWS:
+        r = result[key]
+        lines.append(
+            f"| {name} | {r['rows']} | {cell(r, 'accuracy')} | {cell(r, 'macro_f1')} | {cell(r, 'top2_recall')} | "
+            f"{cell(r, 'example_f1_topics')} | {cell(r, 'ece')} |"
+        )
+    lines += ["", "| label | P | R | F1 | F1 TF-IDF careful | F1 TF-IDF publisher | F1 publisher labels | support |"]
+    lines.append("|---|---|---|---|---|---|---|---|")
+    for label, m in result["model"]["per_label"].items():
+        others = " | ".join(f"{result[k]['per_label'][label]['f1']:.3f}" for _, k in EVAL_ROWS[1:])
+        lines.append(
+            f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {others} | {m['support']} |"
+        )
+    return "\n".join(lines)
 
 
 def write_classifier_card(model_dir: Path) -> None:
@@ -39,14 +51,14 @@ def write_classifier_card(model_dir: Path) -> None:
     train = _read_json(model_dir / "train_metrics.json")
     result = _read_json(model_dir / "eval.json")
     training = yaml.safe_load((model_dir / "training_config.yaml").read_text())
-    model, base = result["model"], result["baseline_tfidf_logreg"]
+    model = result["model"]
     metadata = {
         "language": ["id"],
         "license": "apache-2.0",
         "library_name": "warta",
         "pipeline_tag": "text-classification",
         "tags": ["topic-classification", "indonesian", "news"],
-        "datasets": ["CLICK-ID", "indonews-2015/2018/2020/2023/2025 scrapes (see docs/data.md)"],
+        "datasets": ["CLICK-ID", "indonews-2015/2018/2020/2023/2024/2025 scrapes (see docs/data.md)"],
         "base_model": "intfloat/multilingual-e5-small" if config["backbone"] == "e5-small" else config["backbone"],
         "metrics": ["accuracy", "f1"],
         "model-index": [
@@ -55,7 +67,7 @@ def write_classifier_card(model_dir: Path) -> None:
                 "results": [
                     {
                         "task": {"type": "text-classification"},
-                        "dataset": {"name": "Warta test split (Indonesian news, June 2025)", "type": "warta-topics"},
+                        "dataset": {"name": "Warta gold test (June 2025, read twice)", "type": "warta-topics"},
                         "metrics": [
                             {"type": "accuracy", "value": model["accuracy"]},
                             {"type": "f1", "name": "macro-F1", "value": model["macro_f1"]},
@@ -65,39 +77,17 @@ def write_classifier_card(model_dir: Path) -> None:
             }
         ],
     }
-    rows = "\n".join(
-        f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | "
-        f"{base['per_label'][label]['f1']:.3f} | {m['support']} |"
-        for label, m in model["per_label"].items()
-    )
-    sections = result["section_labelled_only"]
     seconds = train.get("seconds", {})
-    gold_table = _gold_table(result.get("gold_subset") or {})
-    components = result.get("components_macro_f1", {})
-    refit_line = (
-        f"The lexical half, its weight, the temperature and the threshold were then refitted on these encoder\n"
-        f"layers with `--set stage=lexical`: {train['lexical_refit_seconds']} s, peak RSS"
-        f" {train.get('lexical_refit_peak_rss_mb')} MB.\n"
-        if "lexical_refit_seconds" in train
-        else ""
-    )
-    speed = result["speed_batch_32"]
-    speed_precision = f", {speed['precision']} inference" if "precision" in speed else ""
     weight = config.get("lexical_weight", 0.0)
     lexical_part = (
         f" A lexical half — TF-IDF word 1–2-grams ({train.get('lexical_terms')} terms) + logistic regression —"
-        f" is mixed in: the final score is a weighted geometric mean of both models' probabilities, weight"
-        f" {weight} on the lexical half, chosen on the calibration split (see Evaluation)."
+        f" is mixed in as a weighted geometric mean of both models' probabilities, weight {weight} on the"
+        f" lexical half, chosen on the calibration split."
         if weight
         else ""
     )
-    components_line = (
-        "Each half alone on the test split (macro-F1): "
-        + ", ".join(f"{name.replace('_', ' ')} {value:.4f}" for name, value in components.items())
-        + "."
-        if components
-        else ""
-    )
+    components = ", ".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in result.get("components_macro_f1", {}).items())
+    speed = result["speed_batch_32"]
     card = f"""---
 {yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True).strip()}
 ---
@@ -108,8 +98,8 @@ Tags Indonesian news articles with the 11 topics of `configs/labels.yaml` (gover
 health, education, law, sport, technology, automotive, entertainment, lifestyle, world). It is the
 backbone `{config["backbone"]}` with its top {config["trainable_layers"]} encoder layers fine-tuned
 and a linear head over mean-pooled tokens.{lexical_part} This directory holds only those layers,
-the head and the lexical model (fp16 safetensors, term list as JSON); the backbone is rebuilt from its
-package and checked against fingerprint `{config["backbone_fingerprint"]}` when loading.
+the head and the lexical model; the backbone is rebuilt from its package and checked against
+fingerprint `{config["backbone_fingerprint"]}` when loading.
 
 ```python
 from service.classifier import TopicClassifier
@@ -120,62 +110,39 @@ classifier.predict(["Judul berita\\nIsi berita ..."])[0].topics
 ## Intended use and limits
 
 For tagging Indonesian-language news by topic in newsrooms, media monitoring and research. Not
-for other languages (it will answer, confidently and wrongly), not for opinion mining, and not a
-substitute for editorial judgement on sensitive categories. Training labels are publisher
-sections plus lexicon rules for broad sections (see `docs/data.md`): stories on the
-governance/law border (KPK, criminal-code bills) are labelled inconsistently, and health and
-education had few training articles.
+for other languages, not for opinion mining, not a substitute for editorial judgement. Topic truth
+is the taxonomy as careful readers apply it (`docs/annotation.md`); publisher sections are a weak
+signal. Articles that fit no topic (disasters, accidents) still get the closest topic: there is
+no `other` output.
 
-## Evaluation
+## Evaluation (gold test set, scored once by `python -m training.evaluate_classifier`)
 
-Test split: {result["test_rows"]} articles from June 2025 (nine outlets), a period no training
-article comes from; {result["test_rows_section_labelled"]} of them carry publisher-section labels, the rest
-lexicon-rule labels. {train.get("calibration_rows")} other June-2025 articles (the `{train.get("calibration_split")}`
-split, disjoint from test) were used only to fit the lexical weight, the temperature and the topic
-threshold. Baseline: TF-IDF word 1–2-grams + logistic regression, trained on the same train split in
-the same run (`python -m training.evaluate_classifier`).
+{result["gold_articles"]} June-2025 articles from nine outlets, each read by two independent careful
+readers (title + first 900 characters, no publisher label) and adjudicated by the guide where they
+disagreed; {result["left_out_other"]} read as `other` are left out. Every choice (label source,
+epoch, long-text pooling, lexical weight, temperature, threshold) was made on validation or on the
+calibration split, never on this set. Baselines are trained in the same run on the same train
+split. ECE is after temperature scaling (before: {model.get("ece_before_temperature")}); `topics` is the top
+label plus every label with probability ≥ {result["threshold"]}.
 
-| | accuracy | macro-F1 | macro-F1, section-labelled rows |
-|---|---|---|---|
-| this model | {model["accuracy"]:.4f} | {model["macro_f1"]:.4f} | {sections["model_macro_f1"]:.4f} |
-| TF-IDF + logistic regression | {base["accuracy"]:.4f} | {base["macro_f1"]:.4f} | {sections["baseline_macro_f1"]:.4f} |
+{classifier_eval_tables(result)}
 
-| label | precision | recall | F1 | baseline F1 | support |
-|---|---|---|---|---|---|
-{rows}
-
-{components_line}
-Confusion matrix: `confusion_matrix.png` (counts in `eval.json`).
-
-{gold_table}
-
-**Scores** are softmax probabilities calibrated by temperature scaling on the
-`{train.get("calibration_split")}` split (T = {config["temperature"]:.3f}); expected calibration error there
-{train.get("ece_calibration_split", {}).get("before")} → {train.get("ece_calibration_split", {}).get("after")},
-on test {result["ece_test"]["before"]} → {result["ece_test"]["after"]}. `topics` lists the top label plus every
-label with probability ≥ {config["threshold"]}, the threshold that maximised per-article F1 on that split.
-The lexical weight was chosen there too (macro-F1 by weight:
-{train.get("calibration_macro_f1_by_lexical_weight")}).
-
-**Long articles** are split into {config["max_length"]}-token windows; validation macro-F1 with the first
-window only was {train.get("validation_macro_f1", {}).get("head")}, with the mean over all windows
-{train.get("validation_macro_f1", {}).get("chunk_mean")}; the model uses `{config["long_text"]}`.
-
-**Speed** (2-core CPU, batch 32, {result["speed_batch_32"]["articles"]} test articles{speed_precision}):
-{result["speed_batch_32"]["articles_per_second"]} articles/s.
+Each half alone (macro-F1): {components or "–"}. Confusion matrix: `confusion_matrix.png` (counts in
+`eval.json`). Speed: {speed["articles_per_second"]} articles/s at batch 32 ({speed["articles"]} gold articles,
+{result.get("backend", "torch")} {result.get("precision", "")}, 2 CPU cores).
 
 ## Training
 
-`python -m training.train_classifier --config configs/classifier.yaml` (the exact config is
-`training_config.yaml` here): {train.get("train_rows")} training rows ({train.get("train_auxiliary_rows")}
-headlines/sentences at weight {training.get("aux_weight")}), first {config["max_length"]}-token window
-(title + lead), lower layers frozen and cached once, {training.get("epochs")} epochs, batch
-{training.get("batch_size")}, AdamW (lr {training.get("lr_layers")} layers / {training.get("lr_head")} head), class
-weights (inverse frequency)^{training.get("class_weight_power")}, best epoch by validation macro-F1
-({train.get("best_epoch")}), seed {training.get("seed")}. Wall time {seconds.get("total")} s
-(caching {seconds.get("cache_lower_layers")} s, training {seconds.get("train")} s) on 2 CPU cores;
-peak RSS {train.get("peak_rss_mb")} MB. Artifact size {train.get("artifact_bytes", 0) / 1e6:.1f} MB.
-{refit_line}"""
+`python -m training.train_classifier --config configs/classifier.yaml` (exact config:
+`training_config.yaml`): label source `{train.get("label_source")}` — {train.get("train_rows")} training rows,
+{train.get("train_rows_read")} of them careful-read, {train.get("train_auxiliary_rows")} headlines/sentences at weight
+{training.get("aux_weight")}; publisher-section rows at weight {training.get("publisher_weight")}. First
+{config["max_length"]}-token window, lower layers frozen and cached, {training.get("epochs")} epochs, best epoch
+{train.get("best_epoch")} by validation macro-F1 on careful-read rows; bf16 autocast: {train.get("bf16")};
+seed {training.get("seed")}. Wall time {seconds.get("total")} s (caching {seconds.get("cache_lower_layers")} s,
+training {seconds.get("train")} s) on {train.get("cpu", "a 2-core CPU")}; peak RSS {train.get("peak_rss_mb")} MB;
+artifact {train.get("artifact_bytes", 0) / 1e6:.1f} MB.
+"""
     (model_dir / "README.md").write_text(card, encoding="utf-8")
 
 

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from service.backbone import load_backbone
 from service.classifier import ClassifierConfig, TopicClassifier, new_head
-from service.encoder import encoder_layers, lower_states, pad_batch, pad_states, text_windows
+from service.encoder import cpu_has_native_bf16, encoder_layers, lower_states, pad_batch, pad_states, text_windows
 from service.labels import load_labels
 from service.probabilities import mix_log_probabilities, softmax
 from training.baselines import lexical_model, tfidf_logreg
@@ -121,15 +121,27 @@ def selection_rows(config: dict, split: str) -> list[dict]:
     return read or rows
 
 
+def use_bf16(config: dict, device: torch.device) -> bool:
+    """``bf16: auto`` — bf16 autocast where the CPU computes it natively (AVX512-BF16/AMX), else fp32."""
+    setting = config.get("bf16", False)
+    if setting == "auto":
+        return device.type != "cpu" or cpu_has_native_bf16()
+    return bool(setting)
+
+
 @torch.no_grad()
-def cache_lower(model, windows: list[list[int]], n_lower: int, pad_id: int, batch_size: int, desc: str):
+def cache_lower(
+    model, windows: list[list[int]], n_lower: int, pad_id: int, batch_size: int, desc: str, bf16: bool = False
+):
     """Lower-layer outputs per window, fp16, unpadded (a list of (len, hidden) tensors)."""
     out: list[torch.Tensor | None] = [None] * len(windows)
     order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
+    device = next(model.parameters()).device
     for start in tqdm(range(0, len(order), batch_size), desc=desc, unit="batch"):
         chosen = order[start : start + batch_size]
         ids, mask = pad_batch([windows[i] for i in chosen], pad_id)
-        hidden = lower_states(model, ids, mask, n_lower).to(torch.float16)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            hidden = lower_states(model, ids.to(device), mask.to(device), n_lower).float().cpu().to(torch.float16)
         for row, index in enumerate(chosen):
             out[index] = hidden[row, : len(windows[index])].clone()
     return out
@@ -264,6 +276,8 @@ def train(config: dict) -> dict:
         parameter.requires_grad_(False)
     device = torch.device(config.get("device", "cpu"))
     model.to(device)
+    bf16 = use_bf16(config, device)
+    logger.info("bf16 autocast: %s", bf16)
     n_layers = len(encoder_layers(model))
     trainable = min(config["trainable_layers"], n_layers)
     n_lower = n_layers - trainable
@@ -290,8 +304,10 @@ def train(config: dict) -> dict:
     pad_id, batch_size = tokenizer.pad_token_id, config["batch_size"]
     cache = config.get("cache_lower_layers", True)
     if cache:
-        train_states = cache_lower(model, train_windows, n_lower, pad_id, config["encode_batch_size"], "cache train")
-        val_states = cache_lower(model, val_windows, n_lower, pad_id, config["encode_batch_size"], "cache val")
+        train_states = cache_lower(
+            model, train_windows, n_lower, pad_id, config["encode_batch_size"], "cache train", bf16
+        )
+        val_states = cache_lower(model, val_windows, n_lower, pad_id, config["encode_batch_size"], "cache val", bf16)
     cached_at = time.perf_counter()
 
     head = new_head(model, len(labels), trainable, config.get("dropout", 0.1)).to(device)
@@ -315,7 +331,7 @@ def train(config: dict) -> dict:
         lambda step: min((step + 1) / max(warmup, 1), max(0.0, (total_steps - step) / max(total_steps - warmup, 1))),
     )
     weights = class_weights(y_train, len(labels), config.get("class_weight_power", 0.5)).to(device)
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bool(config.get("bf16", False)))
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
 
     def inputs(indices: list[int], states, windows) -> tuple[torch.Tensor, torch.Tensor]:
         if cache:
@@ -406,6 +422,7 @@ def train(config: dict) -> dict:
     classifier.save_pretrained(out_dir)
     metrics = {
         "label_source": config.get("label_source", "all"),
+        "bf16": bf16,
         "train_rows": len(train_rows),
         "train_rows_read": int(sum(r["label_method"] == "read" for r in train_rows)),
         "train_auxiliary_rows": int(sum(r["is_aux"] for r in train_rows)),

@@ -1,0 +1,68 @@
+"""Compare training runs on validation/calibration (never test): the evidence behind a config choice.
+
+    python -m training.compare_runs build/exp-read build/exp-sections ... [--out FILE.json]
+
+Reads each run's ``train_metrics.json`` and ``training_config.yaml`` and prints one row per run:
+label source, rows, validation macro-F1 (careful-read rows; first window and all windows) and the
+calibration split's macro-F1 (encoder alone and final mix), wall time and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import yaml
+
+KNOBS = ("label_source", "publisher_weight", "trainable_layers", "max_length", "epochs", "bf16")
+
+
+def run_row(run_dir: Path) -> dict:
+    metrics = json.loads((run_dir / "train_metrics.json").read_text())
+    config = yaml.safe_load((run_dir / "training_config.yaml").read_text())
+    validation = metrics["validation_macro_f1"]
+    return {
+        "run": run_dir.name,
+        **{k: config.get(k) for k in KNOBS},
+        "train_rows": metrics["train_rows"],
+        "train_rows_read": metrics.get("train_rows_read"),
+        "validation_rows": metrics["validation_rows"],
+        "validation_macro_f1": max(validation.values()),
+        "validation_macro_f1_by_pooling": validation,
+        "calibration_macro_f1": metrics["calibration_macro_f1"],
+        "seconds": metrics["seconds"]["total"],
+        "peak_rss_mb": metrics.get("peak_rss_mb"),
+        "cpu": metrics.get("cpu"),
+    }
+
+
+def render(rows: list[dict]) -> str:
+    header = (
+        "| run | label source | weight | layers | window | rows (read) | val macro-F1 | calib. encoder / final | s |"
+    )
+    lines = [header, "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        calibration = r["calibration_macro_f1"]
+        lines.append(
+            f"| {r['run']} | {r['label_source']} | {r['publisher_weight']} | {r['trainable_layers']} | "
+            f"{r['max_length']} | {r['train_rows']} ({r['train_rows_read']}) | {r['validation_macro_f1']:.4f} | "
+            f"{calibration['encoder']:.4f} / {calibration['final']:.4f} | {r['seconds']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument("--out", type=Path, help="write the rows as JSON here")
+    args = parser.parse_args(argv)
+    rows = [run_row(d) for d in args.runs]
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(rows, indent=2) + "\n")
+    print(render(rows))
+
+
+if __name__ == "__main__":
+    main()
