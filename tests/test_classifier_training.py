@@ -15,7 +15,7 @@ from service.lexical import LexicalModel
 from service.probabilities import log_softmax, softmax
 from training.calibration import choose_threshold, example_f1, expected_calibration_error, fit_temperature
 from training.config import load_yaml, project_path
-from training.train_classifier import refit_lexical, train
+from training.train_classifier import load_train_rows, refit_lexical, train
 
 ROWS = [
     ("sport", "timnas menang gol di sleman"),
@@ -35,7 +35,11 @@ def _tiny_topics(directory):
                 "title": ["" for _ in rows],
                 "text": [f"{text} " * 6 for _, text in rows],  # 30+ words: several windows of 16 tokens
                 "is_aux": [False for _ in rows],
-                "label_method": ["section" for _ in rows],
+                # every other row careful-read; the rest labelled by their publisher section
+                "label_method": ["read" if i % 2 else "section" for i in range(len(rows))],
+                "publisher_label": [label for label, _ in rows],
+                "source": ["fixture" for _ in rows],
+                "section": [label for label, _ in rows],
             }
         )
 
@@ -73,6 +77,32 @@ def test_indobert_config_path_runs_one_step_on_a_tiny_bert(tmp_path, tiny_bert_d
     assert prediction.topics[0] == prediction.topic == prediction.scores[0].label
     assert abs(sum(s.score for s in prediction.scores) - 1.0) < 1e-3
     assert json.loads((tmp_path / "model" / "train_metrics.json").read_text())["artifact_bytes"] > 0
+
+
+def test_label_sources_choose_rows_and_weights_and_all_windows_train_more_items(tmp_path, tiny_bert_dir):
+    config = _tiny_run_config(tmp_path, tiny_bert_dir)
+    rows = load_train_rows(config | {"label_source": "read"})
+    assert len(rows) == 10 and {r["label_method"] for r in rows} == {"read"}
+    rows = load_train_rows(config | {"label_source": "read+sections", "publisher_weight": 0.25})
+    assert len(rows) == 20
+    assert {r["weight"] for r in rows if r["label_method"] == "section"} == {0.25}
+    assert {r["weight"] for r in rows if r["label_method"] == "read"} == {1.0}
+    with pytest.raises(ValueError):
+        load_train_rows(config | {"label_source": "publisher"})
+    first = train(config | {"label_source": "read", "bf16": False})
+    every = train(config | {"label_source": "read", "bf16": False, "train_windows": 3})
+    assert first["train_rows"] == every["train_rows"] == 10
+    assert first["train_windows"] == 10 and 20 <= every["train_windows"] <= 30  # texts span 2-3+ windows of 16
+
+
+def test_fp32_overrides_apply_only_without_bf16(tmp_path, tiny_bert_dir):
+    config = _tiny_run_config(tmp_path, tiny_bert_dir) | {"fp32_overrides": {"label_source": "read"}}
+    fp32 = train(config | {"bf16": False})
+    saved = yaml.safe_load((tmp_path / "model" / "training_config.yaml").read_text())
+    assert fp32["train_rows"] == 10 and saved["label_source"] == "read" and saved["fp32_overrides_applied"]
+    bf16 = train(config | {"bf16": True})
+    saved = yaml.safe_load((tmp_path / "model" / "training_config.yaml").read_text())
+    assert bf16["train_rows"] == 20 and "fp32_overrides_applied" not in saved
 
 
 def test_lexical_half_is_saved_and_mixed_at_its_weight(tmp_path, tiny_bert_dir):

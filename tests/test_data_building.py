@@ -267,6 +267,15 @@ def test_slice_splits_follow_the_annotation_sets():
     assert all(splits[f"id{1000 + i}"] in ("train", "validation") for i in range(100))  # older source untouched
     assert all(splits[f"id{2000 + i}"] in ("train", "validation") for i in range(10))  # read 2025 pool trains
     assert all(splits[f"id{2010 + i}"] == "unlabelled" for i in range(10))
+    # With train_on_slice_rest, the slice's other labelled articles train; gold, pending, calibration do not.
+    assign_splits(
+        articles, settings | {"train_on_slice_rest": True}, seed=13, annotated=gold | pending | read_for_training
+    )
+    again = {a.id: a.split for a in articles}
+    assert all(again[i] == "test" for i in gold) and again["id1"] == "heldout"
+    assert [i for i, s in again.items() if s == "calibration"] == calibration
+    rest = [f"id{i}" for i in range(400) if f"id{i}" not in gold and f"id{i}" not in calibration and i != 1]
+    assert rest and {again[i] for i in rest} == {"train", "validation"}
 
 
 def test_reading_replaces_publisher_labels_and_other_has_no_topic():

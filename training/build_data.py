@@ -50,7 +50,7 @@ class Article:
     label_method: str
     is_aux: bool
     split: str = ""
-    publisher_label: str | None = None  # the section/rule label, kept as a weak signal after reading
+    publisher_label: str | None = None  # the publisher section's label, kept as a weak signal after reading
     second_label: str = ""  # a second topic recorded by careful reading
 
 
@@ -139,20 +139,23 @@ def assign_splits(articles: list[Article], settings: dict, seed: int, annotated:
     ``annotated`` maps article ids to their annotation set (``gold``, ``calibration``, ``train``).
     Within the held-out slice (``test_source``/``test_outlets``): ``gold`` ids are the test split;
     a hashed ``calibration_fraction`` of the other slice articles is ``calibration`` (where the
-    lexical weight, temperature and topic threshold are fitted); the rest of the slice is
-    ``heldout`` — never trained on, not scored. Everything else that has a label is train or
-    validation (stratified by label), read articles included; ``train``-set readings of the slice
-    itself (the unlabelled 2025 pool) are training rows.
+    lexical weight, temperature and topic threshold are fitted); the rest of the slice joins
+    train/validation with its section or rule label when ``train_on_slice_rest`` is true, else it is
+    ``heldout`` — never trained on, not scored. Gold articles not yet read twice and adjudicated
+    are always ``heldout``. Everything else that has a label is train or validation (stratified by
+    label), read articles included; ``train``-set readings of the slice itself (the unlabelled 2025
+    pool) are training rows.
     """
     rng = random.Random(seed)
     annotated = annotated or {}
     gold = {i for i, s in annotated.items() if s == "gold"}
     pending = {i for i, s in annotated.items() if s == "gold-pending"}
+    never_calibration = gold | pending
     fraction = settings.get("calibration_fraction", 0.0)
 
     def calibration(article: Article) -> bool:
         digest = hashlib.sha1(f"calibration:{seed}:{article.id}".encode()).hexdigest()
-        return article.id not in gold | pending and int(digest[:8], 16) / 0xFFFFFFFF < fraction
+        return article.id not in never_calibration and int(digest[:8], 16) / 0xFFFFFFFF < fraction
 
     test_outlets = set(settings["test_outlets"])
     pool: dict[str, list[Article]] = defaultdict(list)
@@ -163,13 +166,19 @@ def assign_splits(articles: list[Article], settings: dict, seed: int, annotated:
             and (not test_outlets or article.outlet in test_outlets)
             and annotated.get(article.id) != "train"
         )
-        if in_slice and (article.publisher_label or article.label or article.id in gold | pending):
+        if in_slice and (article.publisher_label or article.label or article.id in never_calibration):
             if article.id in gold:
                 article.split = "test"
             elif article.id in pending:  # not yet read twice and adjudicated: out of test, never trained on
                 article.split = "heldout"
-            else:
-                article.split = "calibration" if calibration(article) else "heldout"
+            elif calibration(article):
+                article.split = "calibration"
+            elif not settings.get("train_on_slice_rest", False):
+                article.split = "heldout"
+            elif article.label is None:
+                article.split = "unlabelled"
+            else:  # the rest of the slice trains like any labelled article (its publisher/rule label)
+                pool[article.label].append(article)
         elif article.label is None:
             article.split = "unlabelled"
         elif article.is_aux:

@@ -3,8 +3,11 @@
     python -m training.compare_runs build/exp-read build/exp-sections ... [--out FILE.json]
 
 Reads each run's ``train_metrics.json`` and ``training_config.yaml`` and prints one row per run:
-label source, rows, validation macro-F1 (careful-read rows; first window and all windows) and the
-calibration split's macro-F1 (encoder alone and final mix), wall time and peak RSS.
+label source, rows, the encoder's validation macro-F1 (careful-read rows) and the calibration
+split's macro-F1 (encoder alone and final mix), wall time. Then it scores every run's *final*
+model (encoder + lexical half, as shipped) on the careful-read rows of validation and calibration
+together: ``selection_macro_f1``, the number a choice between runs is made on. Validation rows come
+from each run's own ``data_dir`` (a run built on other data has another validation split).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-KNOBS = ("label_source", "publisher_weight", "trainable_layers", "max_length", "epochs", "bf16")
+KNOBS = ("label_source", "publisher_weight", "trainable_layers", "max_length", "train_windows", "epochs", "bf16")
 
 
 def run_row(run_dir: Path) -> dict:
@@ -37,17 +40,46 @@ def run_row(run_dir: Path) -> dict:
     }
 
 
+def selection_scores(run_dir: Path) -> dict:
+    """Macro-F1 of the run's final model on careful-read validation + calibration rows."""
+    import numpy as np
+    from sklearn.metrics import f1_score
+
+    from service.classifier import TopicClassifier
+    from training.train_classifier import article_text, selection_rows
+
+    config = yaml.safe_load((run_dir / "training_config.yaml").read_text())
+    classifier = TopicClassifier.load(run_dir)
+    index = {label: i for i, label in enumerate(classifier.config.labels)}
+    out, y_all, pred_all = {}, [], []
+    for split in ("validation", "calibration"):
+        rows = [r for r in selection_rows(config, split) if r["label_method"] == "read"]
+        pred = classifier.text_logits([article_text(r) for r in rows], 32).argmax(1)
+        y = np.array([index[r["label"]] for r in rows])
+        out[f"{split}_final_macro_f1"] = round(float(f1_score(y, pred, average="macro")), 4)
+        out[f"{split}_rows"] = len(rows)
+        y_all.append(y)
+        pred_all.append(pred)
+    out["selection_macro_f1"] = round(
+        float(f1_score(np.concatenate(y_all), np.concatenate(pred_all), average="macro")), 4
+    )
+    return out
+
+
 def render(rows: list[dict]) -> str:
     header = (
-        "| run | label source | weight | layers | window | rows (read) | val macro-F1 | calib. encoder / final | s |"
+        "| run | label source | weight | layers | window × per article | rows (read) | val macro-F1 (encoder) | "
+        "calib. encoder / final | val final | selection (val + calib., final) | s |"
     )
-    lines = [header, "|---|---|---|---|---|---|---|---|---|"]
+    lines = [header, "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         calibration = r["calibration_macro_f1"]
         lines.append(
             f"| {r['run']} | {r['label_source']} | {r['publisher_weight']} | {r['trainable_layers']} | "
-            f"{r['max_length']} | {r['train_rows']} ({r['train_rows_read']}) | {r['validation_macro_f1']:.4f} | "
-            f"{calibration['encoder']:.4f} / {calibration['final']:.4f} | {r['seconds']:.0f} |"
+            f"{r['max_length']} × {r.get('train_windows') or 1} | {r['train_rows']} ({r['train_rows_read']}) | "
+            f"{r['validation_macro_f1']:.4f} | "
+            f"{calibration['encoder']:.4f} / {calibration['final']:.4f} | {r['validation_final_macro_f1']:.4f} | "
+            f"{r['selection_macro_f1']:.4f} | {r['seconds']:.0f} |"
         )
     return "\n".join(lines)
 
@@ -57,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, help="write the rows as JSON here")
     args = parser.parse_args(argv)
-    rows = [run_row(d) for d in args.runs]
+    rows = [run_row(d) | selection_scores(d) for d in args.runs]
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(rows, indent=2) + "\n")

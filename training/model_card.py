@@ -7,6 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from training.compare_runs import render as render_runs
+
 
 def _read_json(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
@@ -88,6 +90,41 @@ def write_classifier_card(model_dir: Path) -> None:
     )
     components = ", ".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in result.get("components_macro_f1", {}).items())
     speed = result["speed_batch_32"]
+    agreement = _read_json(Path(__file__).resolve().parent.parent / "docs" / "annotations" / "agreement.json")
+    selection = (
+        json.loads((model_dir / "run_selection.json").read_text())
+        if (model_dir / "run_selection.json").exists()
+        else []
+    )
+    selection_section = (
+        "## How the configuration was chosen\n\n"
+        "Runs compared before the gold test was scored (`python -m training.compare_runs`, output in\n"
+        "`run_selection.json`): label sources, the June-2025 slice outside gold/calibration as training data,\n"
+        "and the extra windows native bf16 pays for. The choice is the best *selection* macro-F1: the final\n"
+        "model (encoder + lexical half) on the careful-read rows of validation and calibration together.\n"
+        "Runs on different data builds have different validation rows; calibration is the same for all.\n\n"
+        f"{render_runs(selection)}\n"
+        if selection
+        else ""
+    )
+    read_counts = {k: sum(v.values()) for k, v in agreement.get("final_labels_per_set", {}).items()}
+    labels_section = (
+        f"""## Labels: careful reading
+
+Topic truth is the taxonomy as careful readers apply it (`docs/annotation.md`: definitions,
+examples, boundary rules). Readers see the title and first 900 characters only — no publisher
+label, no model output. Read articles: {json.dumps(read_counts)}
+(train / gold test / calibration); double-read: {json.dumps(agreement["double_read_per_set"])}; agreement on the main
+label {agreement["overall"]["agreement"]}, Cohen's kappa {agreement["overall"]["kappa"]} (per label: `docs/data.md`);
+disagreements adjudicated by the guide: {json.dumps(agreement["adjudicated_per_set"])}. The readers are independent
+instances of one kind of reader (an LLM helper following the guide), so their agreement is likely
+higher than two human annotators' would be. Publisher sections agree with the readers on about four
+articles in five (table in `docs/data.md`).
+"""
+        if agreement
+        else ""
+    )
+    config_file = "configs/classifier-bf16.yaml" if training.get("train_windows", 1) > 1 else "configs/classifier.yaml"
     card = f"""---
 {yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True).strip()}
 ---
@@ -115,6 +152,8 @@ is the taxonomy as careful readers apply it (`docs/annotation.md`); publisher se
 signal. Articles that fit no topic (disasters, accidents) still get the closest topic: there is
 no `other` output.
 
+{labels_section}
+{selection_section}
 ## Evaluation (gold test set, scored once by `python -m training.evaluate_classifier`)
 
 {result["gold_articles"]} June-2025 articles from nine outlets, each read by two independent careful
@@ -133,11 +172,13 @@ Each half alone (macro-F1): {components or "–"}. Confusion matrix: `confusion_
 
 ## Training
 
-`python -m training.train_classifier --config configs/classifier.yaml` (exact config:
-`training_config.yaml`): label source `{train.get("label_source")}` — {train.get("train_rows")} training rows,
-{train.get("train_rows_read")} of them careful-read, {train.get("train_auxiliary_rows")} headlines/sentences at weight
-{training.get("aux_weight")}; publisher-section rows at weight {training.get("publisher_weight")}. First
-{config["max_length"]}-token window, lower layers frozen and cached, {training.get("epochs")} epochs, best epoch
+`python -m training.train_classifier` with exactly the config in `training_config.yaml`
+(`{config_file}`, output directory `{training.get("output_dir")}`, then copied here): label source
+`{train.get("label_source")}` — {train.get("train_rows")} training rows, {train.get("train_rows_read")} of them
+careful-read, {train.get("train_auxiliary_rows")} headlines/sentences at weight {training.get("aux_weight")};
+publisher-section rows at weight {training.get("publisher_weight")}. The first {training.get("train_windows", 1)}
+{config["max_length"]}-token window(s) of each article ({train.get("train_windows")} training windows), lower layers
+frozen and cached, {training.get("epochs")} epochs, best epoch
 {train.get("best_epoch")} by validation macro-F1 on careful-read rows; bf16 autocast: {train.get("bf16")};
 seed {training.get("seed")}. Wall time {seconds.get("total")} s (caching {seconds.get("cache_lower_layers")} s,
 training {seconds.get("train")} s) on {train.get("cpu", "a 2-core CPU")}; peak RSS {train.get("peak_rss_mb")} MB;
