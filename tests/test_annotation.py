@@ -94,3 +94,18 @@ def test_sections_are_trusted_only_where_readers_agree():
     rows += [row("bola", "sport", "sport")] * 3
     trusted = agreeing_sections(rows, min_reads=5, min_agreement=0.85)
     assert trusted == {("s", "health"): 0.9}  # travel agrees half the time; bola is read too rarely
+
+
+def test_reads_round_trip_through_one_file_per_reader(tmp_path):
+    from training.annotation import load_reads, save_reads
+
+    reads = [
+        Read("a", "gold", "r1", "law", "governance"),
+        Read("a", "gold", "r2", "law"),
+        Read("b", "train", "r1", "sport"),
+    ]
+    save_reads(tmp_path / "reads", reads)
+    assert sorted(p.name for p in (tmp_path / "reads").iterdir()) == ["r1.tsv", "r2.tsv"]
+    assert sorted(load_reads(tmp_path / "reads"), key=lambda r: (r.id, r.reader)) == reads
+    save_reads(tmp_path / "one.tsv", reads)
+    assert sorted(load_reads(tmp_path / "one.tsv"), key=lambda r: (r.id, r.reader)) == reads

@@ -9,7 +9,7 @@ A batch is a text file of excerpts (id, title, first ~900 characters of the clea
 publisher label, no model output, no other reader's label (docs/annotation.md). Batches hold raw
 text and stay in ``build/``. What is committed is ids and labels only:
 
-- ``docs/annotations/reads.tsv``: one line per reading — ``id, set, reader, label, second``;
+- ``docs/annotations/reads/<reader>.tsv``: one line per reading — ``id, set, reader, label, second``;
   ``set`` is ``train``, ``gold`` (June-2025 test, every article read twice) or ``calibration``.
 - ``docs/annotations/adjudication.tsv``: ``id, label, second, rule`` for the double-read articles
   whose readers disagreed, decided by the guide (``rule`` names the boundary rule used).
@@ -92,12 +92,19 @@ def _write_tsv(path: Path, columns: list[str], rows: Iterable[dict[str, str]]) -
 
 
 def load_reads(path: Path) -> list[Read]:
-    return [Read(**row) for row in _read_tsv(path, READS_COLUMNS)]
+    """All readings: ``path`` is a TSV file, or a folder of them (one file per reader)."""
+    files = sorted(path.glob("*.tsv")) if path.is_dir() else [path]
+    return [Read(**row) for file in files for row in _read_tsv(file, READS_COLUMNS)]
 
 
 def save_reads(path: Path, reads: list[Read]) -> None:
-    ordered = sorted(reads, key=lambda r: (r.set, r.id, r.reader))
-    _write_tsv(path, READS_COLUMNS, ({c: getattr(r, c) for c in READS_COLUMNS} for r in ordered))
+    """Write readings to a TSV file or, for a path without suffix, one file per reader in that folder."""
+    by_file: dict[Path, list[Read]] = defaultdict(list)
+    for read in reads:
+        by_file[path / f"{read.reader}.tsv" if not path.suffix else path].append(read)
+    for file, group in by_file.items():
+        ordered = sorted(group, key=lambda r: (r.set, r.id, r.reader))
+        _write_tsv(file, READS_COLUMNS, ({c: getattr(r, c) for c in READS_COLUMNS} for r in ordered))
 
 
 def load_adjudication(path: Path) -> dict[str, dict[str, str]]:
