@@ -276,6 +276,12 @@ def test_slice_splits_follow_the_annotation_sets():
     assert [i for i, s in again.items() if s == "calibration"] == calibration
     rest = [f"id{i}" for i in range(400) if f"id{i}" not in gold and f"id{i}" not in calibration and i != 1]
     assert rest and {again[i] for i in rest} == {"train", "validation"}
+    # A calibration reading stays in calibration even where the hash would train it; gold must be in the slice.
+    read_for_calibration = {rest[0]: "calibration"}
+    assign_splits(articles, settings | {"train_on_slice_rest": True}, seed=13, annotated=gold | read_for_calibration)
+    assert {a.id: a.split for a in articles}[rest[0]] == "calibration"
+    with pytest.raises(ValueError, match="not in the held-out slice"):
+        assign_splits(articles, settings, seed=13, annotated={"id1000": "gold"})
 
 
 def test_reading_replaces_publisher_labels_and_other_has_no_topic():

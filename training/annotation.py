@@ -1,6 +1,6 @@
 """Careful-reading annotation: batches to read, reader files checked in, agreement, final labels.
 
-    python -m training.annotation batches  [--config configs/annotation.yaml]   # draw + write batches
+    python -m training.annotation batches  [--config configs/annotation.yaml] [--top-up]  # draw + write batches
     python -m training.annotation collect  --batch NAME --labels FILE --reader R  # check + record
     python -m training.annotation sheet    [--out build/annotation/adjudicate.txt]  # disagreements
     python -m training.annotation agreement                                      # agreement + kappa
@@ -108,7 +108,13 @@ def save_reads(path: Path, reads: list[Read]) -> None:
 
 
 def load_adjudication(path: Path) -> dict[str, dict[str, str]]:
-    return {row["id"]: row for row in _read_tsv(path, ADJUDICATION_COLUMNS)}
+    """``id -> row`` of adjudicated labels; a label outside the taxonomy is an error."""
+    rows = {row["id"]: row for row in _read_tsv(path, ADJUDICATION_COLUMNS)}
+    allowed = set(allowed_labels())
+    bad = [i for i, r in rows.items() if r["label"] not in allowed or (r["second"] and r["second"] not in allowed)]
+    if bad:
+        raise ValueError(f"{path}: labels outside the taxonomy for {bad[:3]}")
+    return rows
 
 
 def parse_reader_file(path: Path, expected_ids: list[str]) -> list[tuple[str, str, str]]:
@@ -303,17 +309,12 @@ def _paths(config: dict) -> dict[str, Path]:
     return {k: project_path(v) for k, v in config["files"].items()}
 
 
-def cmd_batches(config: dict) -> None:
-    from datasets import concatenate_datasets, load_from_disk
+def cmd_batches(config: dict, top_up: bool = False) -> None:
+    from datasets import load_from_disk
 
     paths = _paths(config)
     topics = load_from_disk(str(project_path(config["data_dir"])))
-    rows = [
-        {**r, "split": split}
-        for split in topics
-        for r in concatenate_datasets([topics[split]]).to_list()
-        if not r["is_aux"]
-    ]
+    rows = [{**r, "split": split} for split in topics for r in topics[split].to_list() if not r["is_aux"]]
     reads = load_reads(paths["reads"])
     read_by: dict[str, set[str]] = defaultdict(set)
     for read in reads:
@@ -322,16 +323,20 @@ def cmd_batches(config: dict) -> None:
     seed = config["seed"]
     plan: dict[str, dict] = {}
     by_id = {r["id"]: r for r in rows}
+    # A set that already has readings is not drawn again — `batches` then only writes the readings
+    # still missing (e.g. second readings) — unless `top_up` asks for more: each stratum then adds
+    # its quota of articles never read before, next in the same hash order.
     for set_name in SETS:
         spec = config["draw"].get(set_name)
         if not spec:
             continue
+        read_in_set = any(r.set == set_name for r in reads)
+        new = draw_articles(rows, spec["strata"], seed, exclude=already) if top_up or not read_in_set else []
         earlier = sorted({r.id for r in reads if r.set == set_name})
-        drawn = draw_articles(rows, spec["strata"], seed, exclude=already)
-        ids = earlier + [row["id"] for _, row in drawn]
+        ids = earlier + [row["id"] for _, row in new]
         # `second_reads`: how many of the set (hash order, so stable) get a second, independent reading.
         twice = set(sorted(ids, key=lambda i: _rank(seed, "second", i))[: spec.get("second_reads", len(ids))])
-        plan[set_name] = {"ids": ids, "twice": twice, "strata": Counter(name for name, _ in drawn)}
+        plan[set_name] = {"ids": ids, "twice": twice, "strata": Counter(name for name, _ in new)}
     # Every article needs `reads` readings; the ones still missing become batches, readings of the
     # same article in different batches (different readers).
     batch_size = config["batch_size"]
@@ -349,7 +354,7 @@ def cmd_batches(config: dict) -> None:
                 manifest[name] = {"set": set_name, "round": round_index + 1, "ids": chunk}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
     summary = {
-        s: {"articles": len(p["ids"]), "read_twice": len(p["twice"]), "new_by_stratum": dict(p["strata"])}
+        s: {"articles": len(p["ids"]), "read_twice": len(p["twice"]), "newly_drawn_by_stratum": dict(p["strata"])}
         for s, p in plan.items()
     }
     print(json.dumps(summary, indent=1))
@@ -365,9 +370,6 @@ def cmd_collect(config: dict, batch: str, labels_file: Path, reader: str) -> Non
     rows = parse_reader_file(labels_file, entry["ids"])
     reads = load_reads(paths["reads"])
     earlier = {(r.id, r.reader) for r in reads}
-    readers_of = defaultdict(set)
-    for r in reads:
-        readers_of[r.id].add(r.reader)
     clashes = [i for i, _, _ in rows if (i, reader) in earlier]
     if clashes:
         raise SystemExit(f"error: reader {reader} already read {len(clashes)} of these ids (e.g. {clashes[0]})")
@@ -434,11 +436,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--labels", type=Path)
     parser.add_argument("--reader")
     parser.add_argument("--out", type=Path, default=Path("build/annotation/adjudicate.txt"))
+    parser.add_argument("--top-up", action="store_true", help="batches: draw more for sets that have a draw")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = load_yaml(project_path(args.config))
     if args.command == "batches":
-        cmd_batches(config)
+        cmd_batches(config, args.top_up)
     elif args.command == "collect":
         if not (args.batch and args.labels and args.reader):
             parser.error("collect needs --batch, --labels and --reader")

@@ -164,14 +164,17 @@ def assign_splits(articles: list[Article], settings: dict, seed: int, annotated:
             not article.is_aux
             and article.source == settings["test_source"]
             and (not test_outlets or article.outlet in test_outlets)
-            and annotated.get(article.id) != "train"
         )
-        if in_slice and (article.publisher_label or article.label or article.id in never_calibration):
-            if article.id in gold:
-                article.split = "test"
-            elif article.id in pending:  # not yet read twice and adjudicated: out of test, never trained on
-                article.split = "heldout"
-            elif calibration(article):
+        kept_apart = annotated.get(article.id) in ("gold", "gold-pending", "calibration")
+        if kept_apart and not in_slice:
+            raise ValueError(
+                f"article {article.id} is read for {annotated[article.id]} but is not in the held-out slice"
+            )
+        if kept_apart:  # placed by its annotation set: never trained on, whatever its label or hash
+            split = {"gold": "test", "gold-pending": "heldout", "calibration": "calibration"}
+            article.split = split[annotated[article.id]]
+        elif in_slice and annotated.get(article.id) != "train" and (article.publisher_label or article.label):
+            if calibration(article):
                 article.split = "calibration"
             elif not settings.get("train_on_slice_rest", False):
                 article.split = "heldout"
@@ -282,6 +285,14 @@ def main(argv: list[str] | None = None) -> None:
     adjudication = annotations.get("adjudication")
     finals = final_labels(reads, load_adjudication(project_path(adjudication)) if adjudication else {})
     apply_reading(articles, finals)
+    present = {a.id for a in articles}
+    missing = {r.id: r.set for r in reads if r.id not in present}
+    if any(s == "gold" for s in missing.values()):
+        raise SystemExit(
+            f"error: {sum(s == 'gold' for s in missing.values())} gold ids are not in the corpus; was it rebuilt?"
+        )
+    if missing:
+        logger.warning("%d read articles are not in the corpus (e.g. %s)", len(missing), next(iter(missing)))
     # A gold article counts once it is read twice (and adjudicated where the readers disagreed).
     annotated = {r.id: r.set for r in reads}
     pending = [i for i, s in annotated.items() if s == "gold" and (i not in finals or finals[i].reads < 2)]

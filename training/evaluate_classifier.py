@@ -27,7 +27,7 @@ from service.probabilities import softmax
 from training.baselines import tfidf_logreg
 from training.calibration import expected_calibration_error
 from training.config import load_yaml, project_path
-from training.model_card import write_classifier_card
+from training.model_card import classifier_eval_tables, write_classifier_card
 from training.train_classifier import article_text, load_rows
 
 logger = logging.getLogger(__name__)
@@ -139,7 +139,8 @@ def main(argv: list[str] | None = None) -> None:
     data_dir, seed = project_path(config["data_dir"]), config["seed"]
     from datasets import load_from_disk
 
-    gold_all = [r for r in load_from_disk(str(data_dir))["test"] if r["label_method"] == "read"]
+    corpus = load_from_disk(str(data_dir))
+    gold_all = [r for r in corpus["test"] if r["label_method"] == "read"] if "test" in corpus else []
     test_rows = [r for r in gold_all if r["label"]]
     if not test_rows:
         raise SystemExit("error: the test split has no careful-read (gold) articles; read and rebuild first")
@@ -210,26 +211,7 @@ def main(argv: list[str] | None = None) -> None:
         f"Topic classifier, gold test (macro-F1 {result['model']['macro_f1']:.3f})",
     )
     write_classifier_card(model_dir)
-    print(render_table(result, labels))
-
-
-def render_table(result: dict, labels: list[str]) -> str:
-    names = {
-        "model": "this model",
-        "tfidf_careful_labels": "TF-IDF + LR, careful labels",
-        "tfidf_publisher_labels": "TF-IDF + LR, publisher sections",
-        "publisher_labels": "publisher labels themselves",
-    }
-    lines = ["| | rows | accuracy | macro-F1 | top-2 recall | example-F1 | ECE |", "|---|---|---|---|---|---|---|"]
-    for key, name in names.items():
-        r = result[key]
-        cells = [r["rows"], r["accuracy"], r["macro_f1"], r.get("top2_recall", "–"), r.get("example_f1_topics", "–")]
-        lines.append(f"| {name} | " + " | ".join(str(c) for c in cells) + f" | {r.get('ece', '–')} |")
-    lines += ["", "| label | " + " | ".join(names[k] for k in names) + " | support |", "|---" * 6 + "|"]
-    for label in labels:
-        f1s = [f"{result[k]['per_label'][label]['f1']:.3f}" for k in names]
-        lines.append(f"| {label} | " + " | ".join(f1s) + f" | {result['model']['per_label'][label]['support']} |")
-    return "\n".join(lines)
+    print(classifier_eval_tables(result))
 
 
 if __name__ == "__main__":

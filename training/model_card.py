@@ -112,14 +112,14 @@ def write_classifier_card(model_dir: Path) -> None:
         f"""## Labels: careful reading
 
 Topic truth is the taxonomy as careful readers apply it (`docs/annotation.md`: definitions,
-examples, boundary rules). Readers see the title and first 900 characters only — no publisher
+examples, boundary rules). Readers see the title and the start of the body only — no publisher
 label, no model output. Read articles: {json.dumps(read_counts)}
 (train / gold test / calibration); double-read: {json.dumps(agreement["double_read_per_set"])}; agreement on the main
 label {agreement["overall"]["agreement"]}, Cohen's kappa {agreement["overall"]["kappa"]} (per label: `docs/data.md`);
 disagreements adjudicated by the guide: {json.dumps(agreement["adjudicated_per_set"])}. The readers are independent
 instances of one kind of reader (an LLM helper following the guide), so their agreement is likely
-higher than two human annotators' would be. Publisher sections agree with the readers on about four
-articles in five (table in `docs/data.md`).
+higher than two human annotators' would be. How often publisher sections agree with the readers:
+`docs/data.md`.
 """
         if agreement
         else ""
@@ -157,12 +157,13 @@ no `other` output.
 ## Evaluation (gold test set, scored once by `python -m training.evaluate_classifier`)
 
 {result["gold_articles"]} June-2025 articles from nine outlets, each read by two independent careful
-readers (title + first 900 characters, no publisher label) and adjudicated by the guide where they
+readers (title + start of the body, no publisher label) and adjudicated by the guide where they
 disagreed; {result["left_out_other"]} read as `other` are left out. Every choice (label source,
 epoch, long-text pooling, lexical weight, temperature, threshold) was made on validation or on the
 calibration split, never on this set. Baselines are trained in the same run on the same train
 split. ECE is after temperature scaling (before: {model.get("ece_before_temperature")}); `topics` is the top
-label plus every label with probability ≥ {result["threshold"]}.
+label plus every label with probability ≥ {result["threshold"]} (example-F1 against main + second labels); for the
+baselines and the publisher labels the topic set is their top label alone.
 
 {classifier_eval_tables(result)}
 
