@@ -109,3 +109,21 @@ def test_reads_round_trip_through_one_file_per_reader(tmp_path):
     assert sorted(load_reads(tmp_path / "reads"), key=lambda r: (r.id, r.reader)) == reads
     save_reads(tmp_path / "one.tsv", reads)
     assert sorted(load_reads(tmp_path / "one.tsv"), key=lambda r: (r.id, r.reader)) == reads
+
+
+def test_gold_metrics_topic_sets_top2_and_ece():
+    import numpy as np
+
+    from training.evaluate_classifier import probability_scores, set_f1
+
+    assert set_f1([{0}, {0, 1}, {2}], [{0}, {0}, {0, 1}]) == pytest.approx((1 + 2 / 3 + 0) / 3)
+    probs = np.array([[0.7, 0.2, 0.1], [0.3, 0.6, 0.1], [0.1, 0.35, 0.55]])
+    y = np.array([0, 0, 2])
+    scores = probability_scores(y, probs, [{0}, {0}, {2, 1}], threshold=0.3)
+    assert scores["top2_recall"] == 1.0  # the second article's label is its runner-up
+    # topic sets: {0}, {1, 0}, {2, 1} -> F1 1, 2/3, 1
+    assert scores["example_f1_topics"] == pytest.approx(round((1 + 2 / 3 + 1) / 3, 4))
+    assert 0 <= scores["ece"] <= 1
+    assert probability_scores(y, probs, [{0}, {0}, {2}], threshold=None)["example_f1_topics"] == pytest.approx(
+        round(2 / 3, 4)
+    )
