@@ -202,7 +202,10 @@ class Summarizer:
                 notes = ["text is not longer than the requested summary; returned whole"] if sentences else []
             else:
                 doc = documents[index] if needs_encoding else None
-                chosen = select(self.sentence_scores(text, sentences, doc, method), sentences, max_sentences, max_words)
+                # `lead` is the first sentences as they stand: no redundancy filter (trigram blocking
+                # made it skip a lead sentence that repeats a name or phrase of an earlier one).
+                scores = self.sentence_scores(text, sentences, doc, method)
+                chosen = select(scores, sentences, max_sentences, max_words, block_trigrams=method != "lead")
                 notes = []
             shift = body_starts[index]
             picked = [

@@ -50,6 +50,16 @@ def test_lead_and_short_texts_need_no_model():
     assert short.text == "Satu kalimat saja. Dua kalimat." and short.notes
 
 
+def test_lead_keeps_the_first_sentences_even_when_they_repeat_a_phrase():
+    text = (
+        "Bupati Sleman meresmikan pasar baru di Godean. Bupati Sleman meresmikan pasar itu bersama warga. "
+        "Pedagang menyambut gembira. Pasar dibuka setiap hari."
+    )
+    summarizer = Summarizer(backbone=None, tokenizer=None, scorer=None, config=None)
+    lead = summarizer.summarize([text], max_sentences=2, method="lead")[0]
+    assert [s.index for s in lead.sentences] == [0, 1]  # trigram blocking would have skipped sentence 1
+
+
 def test_abstractive_backend_runs_with_a_tiny_random_t5(tmp_path):
     words = ["<pad>", "</s>", "<unk>", "bupati", "pasar", "baru", "meresmikan", "kota"]
     core = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))

@@ -84,7 +84,9 @@ def main(argv: list[str] | None = None) -> None:
         ),
         "centroid": mean_rouge(summaries_from_scores(articles, [centroid_scores(a.vectors) for a in articles], k)),
         "lead": mean_rouge(
-            summaries_from_scores(articles, [-np.arange(len(a.sentences), dtype=float) for a in articles], k)
+            summaries_from_scores(
+                articles, [-np.arange(len(a.sentences), dtype=float) for a in articles], k, block_trigrams=False
+            )
         ),
     }
     oracle_pairs = []

@@ -100,10 +100,12 @@ def mean_rouge(pairs: list[tuple[str, str]]) -> dict[str, float]:
     return {key: round(100 * value / max(len(pairs), 1), 2) for key, value in totals.items()}
 
 
-def summaries_from_scores(articles: list[CachedArticle], scores: list[np.ndarray], k: int) -> list[tuple[str, str]]:
+def summaries_from_scores(
+    articles: list[CachedArticle], scores: list[np.ndarray], k: int, block_trigrams: bool = True
+) -> list[tuple[str, str]]:
     out = []
     for article, score in zip(articles, scores, strict=True):
-        chosen = select(score, article.sentences, max_sentences=k)
+        chosen = select(score, article.sentences, max_sentences=k, block_trigrams=block_trigrams)
         out.append((" ".join(article.sentences[i].text for i in chosen), article.summary))
     return out
 
