@@ -18,7 +18,7 @@ import yaml
 
 from service.classifier import TopicClassifier
 from service.labels import CONFIG_DIR, load_labels
-from service.summarizer import Summarizer, SummarySentence
+from service.summarizer import Summarizer, SummarySentence, check_ratio
 from service.text import indonesian_score, looks_like_html, normalize_whitespace, strip_boilerplate, strip_html
 
 logger = logging.getLogger(__name__)
@@ -163,12 +163,17 @@ class Analyzer:
         batch_size: int = 16,
         method: str = "supervised",
         with_summary: bool = True,
+        ratio: float | None = None,
     ) -> list[AnalysisResult]:
         """Topics and summary for each item (a text, or a dict with ``text`` and optional ``id``, ``title``).
+
+        Summary length: ``max_sentences``, or ``ratio`` (share of the article's sentences, 0 < r ≤ 1),
+        capped by ``max_words`` when given.
 
         Bad items come back with ``error`` set; they never stop the others. Items are batched by
         length so padding wastes little compute.
         """
+        check_ratio(ratio)
         prepared = self._prepare_all(items)
         good = sorted(
             (i for i, p in enumerate(prepared) if isinstance(p, PreparedArticle)), key=lambda i: len(prepared[i].text)
@@ -176,13 +181,15 @@ class Analyzer:
         results: list[AnalysisResult | None] = [p if isinstance(p, AnalysisResult) else None for p in prepared]
         for start in range(0, len(good), batch_size):
             indices = good[start : start + batch_size]
-            batch = self._analyze_batch([prepared[i] for i in indices], max_sentences, max_words, method, with_summary)
+            batch = self._analyze_batch(
+                [prepared[i] for i in indices], max_sentences, max_words, method, with_summary, ratio
+            )
             for index, result in zip(indices, batch, strict=True):
                 results[index] = result
         return results
 
     def _analyze_batch(
-        self, articles: list[PreparedArticle], max_sentences, max_words, method, with_summary
+        self, articles: list[PreparedArticle], max_sentences, max_words, method, with_summary, ratio=None
     ) -> list[AnalysisResult]:
         combined = [f"{a.title}\n{a.text}" if a.title else a.text for a in articles]
         body_starts = [len(a.title) + 1 if a.title else 0 for a in articles]
@@ -197,6 +204,7 @@ class Analyzer:
                     method,
                     documents=documents if self.shared_pass else None,
                     body_starts=body_starts,
+                    ratio=ratio,
                 )
                 if with_summary
                 else [None] * len(articles)
@@ -225,6 +233,8 @@ class Analyzer:
         """Topics only (no summary)."""
         return self.analyze(items, with_summary=False)
 
-    def summarize(self, items, max_sentences: int | None = 3, max_words: int | None = None) -> list[AnalysisResult]:
+    def summarize(
+        self, items, max_sentences: int | None = 3, max_words: int | None = None, ratio: float | None = None
+    ) -> list[AnalysisResult]:
         """Summaries (topics come free with the shared encoder pass)."""
-        return self.analyze(items, max_sentences=max_sentences, max_words=max_words)
+        return self.analyze(items, max_sentences=max_sentences, max_words=max_words, ratio=ratio)

@@ -84,7 +84,15 @@ def count_rows(path: Path) -> int:
         return sum(1 for line in handle if line.strip())
 
 
-def analyze_file(analyzer, input_path: Path, output_path: Path, fmt: str, max_sentences: int, batch_size: int) -> dict:
+def analyze_file(
+    analyzer,
+    input_path: Path,
+    output_path: Path,
+    fmt: str,
+    max_sentences: int,
+    batch_size: int,
+    ratio: float | None = None,
+) -> dict:
     from tqdm import tqdm
 
     reader = read_jsonl if fmt == "jsonl" else read_csv
@@ -96,7 +104,9 @@ def analyze_file(analyzer, input_path: Path, output_path: Path, fmt: str, max_se
         def flush() -> None:
             good = [(n, row) for n, row, err in pending if err is None]
             results = iter(
-                analyzer.analyze([_item(n, row) for n, row in good], max_sentences=max_sentences, batch_size=batch_size)
+                analyzer.analyze(
+                    [_item(n, row) for n, row in good], max_sentences=max_sentences, batch_size=batch_size, ratio=ratio
+                )
             )
             for number, _, error in pending:
                 line = {"id": str(number), "error": error} if error is not None else next(results).to_dict()
@@ -138,6 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     analyze.add_argument("--output", required=True, type=Path, help="JSONL written here, one line per input row")
     analyze.add_argument("--format", choices=["jsonl", "csv"], help="input format (default: from the extension)")
     analyze.add_argument("--max-sentences", type=int, default=3, help="summary length in sentences (default 3)")
+    analyze.add_argument(
+        "--ratio",
+        type=float,
+        help="summary length as a share of each article's sentences, 0 < R <= 1 (replaces --max-sentences)",
+    )
     analyze.add_argument("--batch-size", type=int, default=16, help="articles per encoder batch (default 16)")
     analyze.add_argument("--config", type=Path, help="service config (default configs/service.yaml)")
     args = parser.parse_args(argv)
@@ -152,10 +167,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"input file {args.input} not found")
     if args.max_sentences < 1:
         parser.error("--max-sentences must be at least 1")
+    if args.ratio is not None and not 0 < args.ratio <= 1:
+        parser.error("--ratio must be above 0 and at most 1")
 
     from service.analyzer import DEFAULT_SERVICE_CONFIG, Analyzer
 
     analyzer = Analyzer.load(config_path=args.config or DEFAULT_SERVICE_CONFIG)
-    counts = analyze_file(analyzer, args.input, args.output, fmt, args.max_sentences, args.batch_size)
+    counts = analyze_file(analyzer, args.input, args.output, fmt, args.max_sentences, args.batch_size, args.ratio)
     print(f"{counts['rows']} rows written to {args.output} ({counts['errors']} with errors)", file=sys.stderr)
     return 0

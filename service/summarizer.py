@@ -7,6 +7,7 @@ the document centroid, no trained head) and ``lead`` (the first k sentences).
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from dataclasses import dataclass, field
@@ -71,6 +72,12 @@ def position_features(text: str, sentences: list[Sentence]) -> torch.Tensor:
         words = len(_WORD.findall(sentence.text))
         rows.append([index / count, 1.0 / (index + 1), float(paragraph_start), min(words / 40.0, 3.0)])
     return torch.tensor(rows, dtype=torch.float32).reshape(-1, POSITION_FEATURES)
+
+
+def check_ratio(ratio: float | None) -> None:
+    """A summary ratio is a share of the article's sentences: above 0, at most 1."""
+    if ratio is not None and not 0 < ratio <= 1:
+        raise ValueError(f"ratio must be in (0, 1], the share of the article's sentences; got {ratio!r}")
 
 
 def trigrams(text: str) -> set[tuple[str, ...]]:
@@ -174,15 +181,19 @@ class Summarizer:
         batch_size: int = 32,
         documents: list[EncodedDocument] | None = None,
         body_starts: list[int] | None = None,
+        ratio: float | None = None,
     ) -> list[Summary]:
         """One summary per text.
 
-        ``documents`` lets a caller share an encoder pass it already ran over ``texts``; with
-        ``body_starts`` only ``text[body_start:]`` is summarised (e.g. after a title the classifier
-        also read) and offsets refer to that body.
+        Length: ``max_sentences``, or with ``ratio`` that share of the article's sentences (rounded
+        up, at least one; it replaces ``max_sentences``); ``max_words`` caps either. ``documents``
+        lets a caller share an encoder pass it already ran over ``texts``; with ``body_starts`` only
+        ``text[body_start:]`` is summarised (e.g. after a title the classifier also read) and offsets
+        refer to that body.
         """
         if method not in METHODS:
             raise ValueError(f"unknown summary method {method!r}; choose one of {', '.join(METHODS)}")
+        check_ratio(ratio)
         if method == "supervised" and self.scorer is None:
             raise ValueError("this summariser has no trained scorer; use method='centroid' or 'lead'")
         body_starts = body_starts or [0] * len(texts)
@@ -196,6 +207,8 @@ class Summarizer:
         out = []
         for index, (text, sentences) in enumerate(zip(texts, split, strict=True)):
             body = text[body_starts[index] :]
+            if ratio is not None:
+                max_sentences = max(1, math.ceil(ratio * len(sentences)))
             limit = max_sentences if max_sentences is not None else len(sentences)
             if len(sentences) <= limit and (max_words is None or len(_WORD.findall(body)) <= max_words):
                 chosen = list(range(len(sentences)))

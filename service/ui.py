@@ -84,25 +84,34 @@ def _rows_from_upload(path: Path) -> tuple[list[dict], list[tuple[int, str]]]:
     return rows, errors
 
 
+RATIO_LABEL = "Atau rasio: bagian kalimat artikel (0 = pakai jumlah kalimat) / Or a share of the sentences"
+
+
+def _ratio(value: float | None) -> float | None:
+    """The ratio slider: 0 (or nothing) means "use the sentence count"."""
+    return float(value) if value else None
+
+
 def build_app(analyzer: Analyzer) -> gr.Blocks:
     labels = load_labels()
     names = {label.key: label.name for label in labels}
 
-    def analyze_article(title: str, text: str, max_sentences: float):
-        result = analyzer.analyze([{"id": "artikel", "title": title or None, "text": text}], int(max_sentences))[0]
+    def analyze_article(title: str, text: str, max_sentences: float, ratio: float = 0.0):
+        item = {"id": "artikel", "title": title or None, "text": text}
+        result = analyzer.analyze([item], int(max_sentences), ratio=_ratio(ratio))[0]
         if result.error:
             return _badge(result, names), {}, "", [], f"**Kesalahan / error:** {result.error}"
         probabilities = {f"{names[t.label]} ({t.label})": t.score for t in result.topics}
         warnings = "\n".join(f"- ⚠️ {w}" for w in result.warnings)
         return _badge(result, names), probabilities, result.summary, _highlighted(result), warnings
 
-    def analyze_upload(file, max_sentences: float, progress=gr.Progress()):  # noqa: B008 (Gradio's pattern)
+    def analyze_upload(file, max_sentences: float, ratio: float = 0.0, progress=gr.Progress()):  # noqa: B008
         if file is None:
             raise gr.Error("Unggah berkas dulu. / Upload a file first.")
         rows, errors = _rows_from_upload(Path(file if isinstance(file, str) else file.name))
         results: list[dict] = [{"id": str(n), "error": e} for n, e in errors]
         for start in progress.tqdm(range(0, len(rows), 16), desc="Menganalisis"):
-            chunk = analyzer.analyze(rows[start : start + 16], int(max_sentences))
+            chunk = analyzer.analyze(rows[start : start + 16], int(max_sentences), ratio=_ratio(ratio))
             results.extend(r.to_dict() for r in chunk)
         table = [
             [
@@ -133,6 +142,7 @@ def build_app(analyzer: Analyzer) -> gr.Blocks:
                     title = gr.Textbox(label="Judul (opsional) / Title", elem_id="warta-title")
                     text = gr.Textbox(label="Isi berita / Article text", lines=14, elem_id="warta-text")
                     max_sentences = gr.Slider(1, 8, value=3, step=1, label="Panjang ringkasan (kalimat)")
+                    ratio = gr.Slider(0, 1, value=0, step=0.05, label=RATIO_LABEL)
                     button = gr.Button("Analisis", variant="primary", elem_id="warta-analyze")
                     gr.Examples(
                         examples=[[t, b, 3] for t, b in EXAMPLES],
@@ -149,7 +159,7 @@ def build_app(analyzer: Analyzer) -> gr.Blocks:
             )
             button.click(
                 analyze_article,
-                [title, text, max_sentences],
+                [title, text, max_sentences, ratio],
                 [badge, probabilities, summary, highlighted, warnings],
                 api_name="analyze",
             )
@@ -160,10 +170,13 @@ def build_app(analyzer: Analyzer) -> gr.Blocks:
             )
             upload = gr.File(label="Berkas", file_types=[".csv", ".jsonl", ".txt"])
             batch_sentences = gr.Slider(1, 8, value=3, step=1, label="Panjang ringkasan (kalimat)")
+            batch_ratio = gr.Slider(0, 1, value=0, step=0.05, label=RATIO_LABEL)
             batch_button = gr.Button("Analisis berkas", variant="primary")
             table = gr.Dataframe(headers=BATCH_COLUMNS, label="Hasil", wrap=True)
             downloads = gr.File(label="Unduh CSV dan JSONL", file_count="multiple")
-            batch_button.click(analyze_upload, [upload, batch_sentences], [table, downloads], api_name="analyze_batch")
+            batch_button.click(
+                analyze_upload, [upload, batch_sentences, batch_ratio], [table, downloads], api_name="analyze_batch"
+            )
         with gr.Tab("Tentang"):
             gr.Markdown(_about(labels))
     return app

@@ -80,9 +80,34 @@ def _run_cli(*args):
     )
 
 
+def test_ratio_sizes_the_summary_by_the_article(analyzer):
+    from service.text import split_sentences
+
+    title, body = SPORT.split("\n", 1)
+    n = len(split_sentences(body))
+    result = analyzer.analyze([{"id": "r", "title": title, "text": body}], max_sentences=3, ratio=0.7)[0]
+    assert n == 6 and len(result.summary_sentences) == 5  # 70 % of 6 sentences, rounded up; replaces max_sentences
+    with pytest.raises(ValueError, match="ratio"):
+        analyzer.analyze([SPORT], ratio=2)
+
+
 def test_cli_help_documents_the_contract():
     out = _run_cli("analyze", "--help")
     assert out.returncode == 0 and "--max-sentences" in out.stdout and '"error"' in out.stdout
+    assert "--ratio" in out.stdout
+
+
+def test_cli_ratio(tmp_path):
+    from service.text import split_sentences
+
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": "g", "text": REGIONAL_GOVERNMENT}) + "\n", encoding="utf-8")
+    output = tmp_path / "out.jsonl"
+    assert _run_cli("analyze", "--input", str(source), "--output", str(output), "--ratio", "1").returncode == 0
+    line = json.loads(output.read_text())
+    assert len(line["summary_sentences"]) == len(split_sentences(REGIONAL_GOVERNMENT))  # ratio 1: every sentence
+    bad = _run_cli("analyze", "--input", str(source), "--output", str(output), "--ratio", "0")
+    assert bad.returncode == 2 and "--ratio" in bad.stderr
 
 
 def test_cli_jsonl_one_line_per_row_errors_only_on_bad_rows(tmp_path):

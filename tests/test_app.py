@@ -58,19 +58,24 @@ def test_named_api_analyzes_an_article(server):
 
     client = Client(server, verbose=False)
     title, body = EXAMPLES[0]
-    badge, probabilities, summary, highlighted, warnings = client.predict(title, body, 2, api_name="/analyze")
+    badge, probabilities, summary, highlighted, warnings = client.predict(title, body, 2, 0, api_name="/analyze")
     assert 'data-topic="sport"' in badge
     assert probabilities["label"].endswith("(sport)") and len(probabilities["confidences"]) == 11
     assert summary and summary in body.replace("\n", " ") or all(part in body for part in summary.split(". "))
+    from service.text import split_sentences
+
+    assert len(split_sentences(summary)) == 2
+    _, _, whole, _, _ = client.predict(title, body, 2, 1.0, api_name="/analyze")  # ratio 1: every sentence
+    assert len(split_sentences(whole)) == len(split_sentences(body)) > 2
 
 
 def test_named_api_reports_bad_input_without_crashing(server):
     from gradio_client import Client
 
     client = Client(server, verbose=False)
-    badge, *_, warnings = client.predict("", "   ", 3, api_name="/analyze")
+    badge, *_, warnings = client.predict("", "   ", 3, 0, api_name="/analyze")
     assert "warta-error" in badge and "empty" in warnings
-    badge, *_ = client.predict("", EXAMPLES[1][1], 3, api_name="/analyze")  # still serving
+    badge, *_ = client.predict("", EXAMPLES[1][1], 3, 0, api_name="/analyze")  # still serving
     assert 'data-topic="health"' in badge
 
 
@@ -79,7 +84,7 @@ def test_batch_endpoint_reports_bad_rows(server, tmp_path):
 
     source = tmp_path / "batch.jsonl"
     source.write_text('{"id": "a", "text": "' + EXAMPLES[2][1] + '"}\n{broken\n', encoding="utf-8")
-    table, files = Client(server, verbose=False).predict(handle_file(str(source)), 2, api_name="/analyze_batch")
+    table, files = Client(server, verbose=False).predict(handle_file(str(source)), 2, 0, api_name="/analyze_batch")
     rows = table["data"]
     assert [r[0] for r in rows] == ["2", "a"] or [r[0] for r in rows] == ["a", "2"]
     assert {r[0]: r[5] for r in rows}["2"] and {r[0]: r[1] for r in rows}["a"] == "governance"

@@ -1,13 +1,10 @@
-"""Summary selection, the short-text path and the optional abstractive backend (tiny random T5)."""
+"""Summary selection, the lead path, the length options and the short-text path."""
 
 from __future__ import annotations
 
 import numpy as np
-import torch
-from tokenizers import Tokenizer, models, pre_tokenizers
-from transformers import PreTrainedTokenizerFast, T5Config, T5ForConditionalGeneration
+import pytest
 
-from service.abstractive import AbstractiveSummarizer
 from service.summarizer import Summarizer, position_features, select
 from service.text import split_sentences
 
@@ -60,26 +57,12 @@ def test_lead_keeps_the_first_sentences_even_when_they_repeat_a_phrase():
     assert [s.index for s in lead.sentences] == [0, 1]  # trigram blocking would have skipped sentence 1
 
 
-def test_abstractive_backend_runs_with_a_tiny_random_t5(tmp_path):
-    words = ["<pad>", "</s>", "<unk>", "bupati", "pasar", "baru", "meresmikan", "kota"]
-    core = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
-    core.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
-    config = T5Config(
-        vocab_size=len(words),
-        d_model=16,
-        d_kv=8,
-        d_ff=32,
-        num_layers=1,
-        num_decoder_layers=1,
-        num_heads=2,
-        decoder_start_token_id=0,
-        pad_token_id=0,
-        eos_token_id=1,
-    )
-    torch.manual_seed(0)
-    T5ForConditionalGeneration(config).save_pretrained(tmp_path)
-    tokenizer.save_pretrained(tmp_path)
-    summary = AbstractiveSummarizer(str(tmp_path)).summarize(["bupati meresmikan pasar baru"], max_new_tokens=5)[0]
-    assert summary.model == str(tmp_path)
-    assert set(summary.text.split()) <= set(words)
+def test_ratio_sets_the_length_as_a_share_of_the_sentences():
+    text = " ".join(f"Kalimat nomor {i} berisi kabar yang berbeda dari yang lain." for i in range(10))
+    summarizer = Summarizer(backbone=None, tokenizer=None, scorer=None, config=None)
+    assert len(summarizer.summarize([text], method="lead", ratio=0.3)[0].sentences) == 3
+    assert len(summarizer.summarize([text], method="lead", ratio=0.01)[0].sentences) == 1  # at least one
+    assert len(summarizer.summarize([text], method="lead", ratio=0.25)[0].sentences) == 3  # rounded up
+    for bad in (0, -0.5, 1.5):
+        with pytest.raises(ValueError, match="ratio"):
+            summarizer.summarize([text], method="lead", ratio=bad)
