@@ -207,9 +207,8 @@ class Summarizer:
         out = []
         for index, (text, sentences) in enumerate(zip(texts, split, strict=True)):
             body = text[body_starts[index] :]
-            if ratio is not None:
-                max_sentences = max(1, math.ceil(ratio * len(sentences)))
-            limit = max_sentences if max_sentences is not None else len(sentences)
+            budget = max(1, math.ceil(ratio * len(sentences))) if ratio is not None else max_sentences
+            limit = budget if budget is not None else len(sentences)
             if len(sentences) <= limit and (max_words is None or len(_WORD.findall(body)) <= max_words):
                 chosen = list(range(len(sentences)))
                 notes = ["text is not longer than the requested summary; returned whole"] if sentences else []
@@ -218,7 +217,7 @@ class Summarizer:
                 # `lead` is the first sentences as they stand: no redundancy filter (trigram blocking
                 # made it skip a lead sentence that repeats a name or phrase of an earlier one).
                 scores = self.sentence_scores(text, sentences, doc, method)
-                chosen = select(scores, sentences, max_sentences, max_words, block_trigrams=method != "lead")
+                chosen = select(scores, sentences, budget, max_words, block_trigrams=method != "lead")
                 notes = []
             shift = body_starts[index]
             picked = [

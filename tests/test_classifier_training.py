@@ -172,3 +172,16 @@ def test_threshold_adds_a_second_topic_only_when_it_pays():
     assert example_f1(probs, labels, 0.35) == pytest.approx((2 / 3 + 1 + 2 / 3) / 3)
     threshold, score = choose_threshold(probs, labels)
     assert threshold <= 0.40 and score > 0.7
+
+
+def test_a_config_can_build_on_a_base(tmp_path):
+    from training.config import config_from_args
+
+    child = tmp_path / "child.yaml"
+    child.write_text("base: configs/classifier.yaml\ntrain_windows: 2\n")
+    config = config_from_args("", "unused", ["--config", str(child), "--set", "epochs=3"])
+    default = load_yaml(project_path("configs/classifier.yaml"))
+    assert config["train_windows"] == 2 and config["epochs"] == 3 and "base" not in config
+    assert {k: v for k, v in config.items() if k not in ("train_windows", "epochs")} == {
+        k: v for k, v in default.items() if k not in ("train_windows", "epochs")
+    }

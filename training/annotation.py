@@ -25,14 +25,13 @@ import csv
 import hashlib
 import json
 import logging
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from service.labels import load_labels
-from training.config import load_yaml, project_path
+from training.config import load_config, load_yaml, project_path
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +154,16 @@ def parse_reader_file(path: Path, expected_ids: list[str]) -> list[tuple[str, st
 # --- combining reads -------------------------------------------------------------------------
 
 
+def _by_id(reads: Iterable[Read], sets: Iterable[str] | None = None) -> dict[str, list[Read]]:
+    """Readings grouped per article (only those of ``sets`` when given)."""
+    wanted = set(sets) if sets else set(SETS)
+    grouped: dict[str, list[Read]] = defaultdict(list)
+    for read in reads:
+        if read.set in wanted:
+            grouped[read.id].append(read)
+    return grouped
+
+
 def _second_of(reads: list[Read], label: str) -> str:
     """A second topic kept when a reader recorded it and no reader recorded a different one."""
     seconds = {r.second for r in reads if r.second and r.second != label}
@@ -166,11 +175,8 @@ def final_labels(reads: list[Read], adjudication: dict[str, dict[str, str]]) -> 
 
     A double-read article whose readers disagree and that has no adjudication yet gets no label.
     """
-    by_id: dict[str, list[Read]] = defaultdict(list)
-    for read in reads:
-        by_id[read.id].append(read)
     out = {}
-    for article_id, group in by_id.items():
+    for article_id, group in _by_id(reads).items():
         sets = {r.set for r in group}
         if len(sets) > 1:
             raise ValueError(f"article {article_id} is recorded in several sets: {sorted(sets)}")
@@ -185,10 +191,7 @@ def final_labels(reads: list[Read], adjudication: dict[str, dict[str, str]]) -> 
 
 
 def disagreements(reads: list[Read]) -> dict[str, list[Read]]:
-    by_id: dict[str, list[Read]] = defaultdict(list)
-    for read in reads:
-        by_id[read.id].append(read)
-    return {i: g for i, g in by_id.items() if len({r.label for r in g}) > 1}
+    return {i: g for i, g in _by_id(reads).items() if len({r.label for r in g}) > 1}
 
 
 # --- agreement -------------------------------------------------------------------------------
@@ -207,13 +210,8 @@ def cohen_kappa(first: list[str], second: list[str]) -> float:
 
 def pairs(reads: list[Read], sets: Iterable[str] | None = None) -> list[tuple[str, str]]:
     """(first reading, second reading) main labels of every double-read article, readers ordered by name."""
-    wanted = set(sets) if sets else set(SETS)
-    by_id: dict[str, list[Read]] = defaultdict(list)
-    for read in reads:
-        if read.set in wanted:
-            by_id[read.id].append(read)
     out = []
-    for group in by_id.values():
+    for group in _by_id(reads, sets).values():
         if len(group) >= 2:
             a, b = sorted(group, key=lambda r: r.reader)[:2]
             out.append((a.label, b.label))
@@ -236,10 +234,11 @@ def agreement_report(reads: list[Read], sets: Iterable[str] | None = None) -> di
         either = sum(x or y for x, y in zip(a, b, strict=True))
         if not either:
             continue
+        both_readers = sum(x and y for x, y in zip(a, b, strict=True))
         report["per_label"][label] = {
             "either_reader": either,
-            "both_readers": sum(x and y for x, y in zip(a, b, strict=True)),
-            "agreement": round(sum(x and y for x, y in zip(a, b, strict=True)) / either, 4),
+            "both_readers": both_readers,
+            "agreement": round(both_readers / either, 4),
             "kappa": round(cohen_kappa([str(x) for x in a], [str(x) for x in b]), 4),
         }
     return report
@@ -264,11 +263,7 @@ def _rank(seed: int, key: str, article_id: str) -> str:
 def _matches(row: dict, where: dict) -> bool:
     for field, wanted in where.items():
         values = wanted if isinstance(wanted, list) else [wanted]
-        value = row.get(field)
-        if field == "section_regex":
-            if not re.search(str(wanted), row.get("section") or ""):
-                return False
-        elif value not in values and str(value) not in map(str, values):
+        if str(row.get(field)) not in map(str, values):
             return False
     return True
 
@@ -291,15 +286,17 @@ def draw_articles(rows: list[dict], strata: list[dict], seed: int, exclude: set[
     return chosen
 
 
+def excerpt_block(row: dict, chars: int, reads: str = "") -> str:
+    """One article as a reader sees it: id, (for adjudication, the readings,) title, excerpt."""
+    reads_line = f"READS: {reads}\n" if reads else ""
+    title = " ".join(row["title"].split())
+    return f"### {row['id']}\n{reads_line}JUDUL: {title}\nTEKS: {excerpt(row['text'], chars)}\n"
+
+
 def write_batch(path: Path, rows: list[dict], chars: int) -> None:
     """The reader's view: id, title and excerpt — nothing else."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    blocks = []
-    for row in rows:
-        blocks.append(
-            f"### {row['id']}\nJUDUL: {' '.join(row['title'].split())}\nTEKS: {excerpt(row['text'], chars)}\n"
-        )
-    path.write_text("\n".join(blocks), encoding="utf-8")
+    path.write_text("\n".join(excerpt_block(row, chars) for row in rows), encoding="utf-8")
 
 
 # --- commands --------------------------------------------------------------------------------
@@ -337,8 +334,8 @@ def cmd_batches(config: dict, top_up: bool = False) -> None:
         # `second_reads`: how many of the set (hash order, so stable) get a second, independent reading.
         twice = set(sorted(ids, key=lambda i: _rank(seed, "second", i))[: spec.get("second_reads", len(ids))])
         plan[set_name] = {"ids": ids, "twice": twice, "strata": Counter(name for name, _ in new)}
-    # Every article needs `reads` readings; the ones still missing become batches, readings of the
-    # same article in different batches (different readers).
+    # Round 1: every article of the set; round 2: the `twice` ones. Readings still missing become
+    # batches; the two readings of an article are in different batches (different readers).
     batch_size = config["batch_size"]
     out_dir = paths["batches"]
     manifest = {}
@@ -397,14 +394,16 @@ def cmd_sheet(config: dict, out: Path) -> None:
         labels = " | ".join(
             f"{r.reader}: {r.label}" + (f" (+{r.second})" if r.second else "") for r in todo[article_id]
         )
-        row = texts[article_id]
-        blocks.append(
-            f"### {article_id}\nREADS: {labels}\nJUDUL: {' '.join(row['title'].split())}\n"
-            f"TEKS: {excerpt(row['text'], config['excerpt_chars'])}\n"
-        )
+        blocks.append(excerpt_block(texts[article_id], config["excerpt_chars"], labels))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(blocks), encoding="utf-8")
     print(f"{len(todo)} disagreements to adjudicate: {out}")
+
+
+def load_agreement(config_path: str | Path = "configs/annotation.yaml") -> dict:
+    """The agreement report ``agreement`` last wrote ({} before any reading)."""
+    path = project_path(load_yaml(project_path(config_path))["files"]["agreement"])
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def cmd_agreement(config: dict) -> dict:
@@ -439,7 +438,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--top-up", action="store_true", help="batches: draw more for sets that have a draw")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    config = load_yaml(project_path(args.config))
+    config = load_config(project_path(args.config))
     if args.command == "batches":
         cmd_batches(config, args.top_up)
     elif args.command == "collect":

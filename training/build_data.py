@@ -24,7 +24,7 @@ from tqdm import tqdm
 from service.labels import load_labels
 from training.annotation import OTHER, FinalLabel, final_labels, load_adjudication, load_reads
 from training.cleaning import clean_body, clean_title
-from training.config import load_yaml, project_path
+from training.config import load_config, load_yaml, project_path
 from training.dedupe import find_duplicates
 from training.labeling import LexiconRules, SectionMap, label_article
 from training.sources import read_source
@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     started = time.perf_counter()
-    config = load_yaml(project_path(args.config))
+    config = load_config(project_path(args.config))
     raw_dir = project_path(args.raw_dir or config["raw_dir"])
     out_dir = project_path(args.out_dir or config["out_dir"])
     if not raw_dir.is_dir():

@@ -13,6 +13,13 @@ def load_yaml(path: str | Path) -> dict:
     return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
 
 
+def load_config(path: str | Path) -> dict:
+    """A YAML config; ``base: OTHER.yaml`` (relative to the project root) is loaded first and overridden."""
+    config = load_yaml(path)
+    base = config.pop("base", None)
+    return load_config(project_path(base)) | config if base else config
+
+
 def project_path(path: str | Path) -> Path:
     """A config path: absolute as given, otherwise relative to the project root."""
     path = Path(path).expanduser()
@@ -29,7 +36,7 @@ def config_from_args(description: str, default_config: str, argv: list[str] | No
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config values (YAML)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = load_yaml(project_path(args.config))
+    config = load_config(project_path(args.config))
     for item in args.set:
         key, value = item.split("=", 1)
         config[key] = yaml.safe_load(value)

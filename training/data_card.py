@@ -15,7 +15,8 @@ from collections import Counter
 from pathlib import Path
 
 from service.labels import load_labels
-from training.config import load_yaml, project_path
+from training.annotation import load_agreement
+from training.config import load_config, project_path
 
 START, END = "<!-- generated:start -->", "<!-- generated:end -->"
 
@@ -180,12 +181,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", default="configs/data.yaml")
     parser.add_argument("--card", default="docs/data.md")
     args = parser.parse_args(argv)
-    config = load_yaml(project_path(args.config))
+    config = load_config(project_path(args.config))
     stats = json.loads((project_path(config["out_dir"]) / "stats.json").read_text())
     weak = config["weak_labels"]
     precision = weak_label_precision(project_path(weak["sample_file"]), project_path(weak["review_file"]))
-    agreement_path = project_path(load_yaml(project_path("configs/annotation.yaml"))["files"]["agreement"])
-    agreement = json.loads(agreement_path.read_text()) if agreement_path.exists() else {}
+    agreement = load_agreement()
     card_path = project_path(args.card)
     card = card_path.read_text(encoding="utf-8")
     head, rest = card.split(START, 1)

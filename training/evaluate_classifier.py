@@ -26,7 +26,7 @@ from service.encoder import inference_precision
 from service.probabilities import softmax
 from training.baselines import tfidf_logreg
 from training.calibration import expected_calibration_error
-from training.config import load_yaml, project_path
+from training.config import load_config, project_path
 from training.model_card import classifier_eval_tables, write_classifier_card
 from training.train_classifier import article_text, load_rows
 
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--speed-sample", type=int, default=256, help="test articles timed for throughput")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = load_yaml(project_path(args.config))
+    config = load_config(project_path(args.config))
     model_dir = project_path(args.model)
     classifier = TopicClassifier.load(model_dir)
     labels = classifier.config.labels

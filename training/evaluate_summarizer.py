@@ -19,7 +19,7 @@ import numpy as np
 from rouge_score import rouge_scorer
 
 from service.summarizer import Summarizer, centroid_scores
-from training.config import load_yaml, project_path
+from training.config import load_config, project_path
 from training.model_card import write_summarizer_card
 from training.train_summarizer import article_scores, load_split, mean_rouge, summaries_from_scores
 
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from datasets import load_from_disk
 
-    config = load_yaml(project_path(args.config))
+    config = load_config(project_path(args.config))
     model_dir = project_path(args.model)
     summarizer = Summarizer.load(model_dir)
     rows = list(load_from_disk(str(project_path(config["data_dir"])))["test"])

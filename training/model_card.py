@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from training.annotation import load_agreement
 from training.compare_runs import render as render_runs
 
 
@@ -90,7 +91,7 @@ def write_classifier_card(model_dir: Path) -> None:
     )
     components = ", ".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in result.get("components_macro_f1", {}).items())
     speed = result["speed_batch_32"]
-    agreement = _read_json(Path(__file__).resolve().parent.parent / "docs" / "annotations" / "agreement.json")
+    agreement = load_agreement()
     selection = (
         json.loads((model_dir / "run_selection.json").read_text())
         if (model_dir / "run_selection.json").exists()
@@ -124,7 +125,6 @@ higher than two human annotators' would be. How often publisher sections agree w
         if agreement
         else ""
     )
-    config_file = "configs/classifier-bf16.yaml" if training.get("train_windows", 1) > 1 else "configs/classifier.yaml"
     card = f"""---
 {yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True).strip()}
 ---
@@ -173,8 +173,8 @@ Each half alone (macro-F1): {components or "–"}. Confusion matrix: `confusion_
 
 ## Training
 
-`python -m training.train_classifier` with exactly the config in `training_config.yaml`
-(`{config_file}`, output directory `{training.get("output_dir")}`, then copied here): label source
+`python -m training.train_classifier` with exactly the config in `training_config.yaml` (output
+directory `{training.get("output_dir")}`, then copied here): label source
 `{train.get("label_source")}` — {train.get("train_rows")} training rows, {train.get("train_rows_read")} of them
 careful-read, {train.get("train_auxiliary_rows")} headlines/sentences at weight {training.get("aux_weight")};
 publisher-section rows at weight {training.get("publisher_weight")}. The first {training.get("train_windows", 1)}

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from service.backbone import load_backbone
 from service.classifier import ClassifierConfig, TopicClassifier, new_head
-from service.encoder import cpu_has_native_bf16, encoder_layers, lower_states, pad_batch, pad_states, text_windows
+from service.encoder import encoder_layers, inference_precision, lower_states, pad_batch, pad_states, text_windows
 from service.labels import load_labels
 from service.probabilities import mix_log_probabilities, softmax
 from training.baselines import lexical_model, tfidf_logreg
@@ -122,10 +122,10 @@ def selection_rows(config: dict, split: str) -> list[dict]:
 
 
 def use_bf16(config: dict, device: torch.device) -> bool:
-    """``bf16: auto`` — bf16 autocast where the CPU computes it natively (AVX512-BF16/AMX), else fp32."""
+    """``bf16: auto`` — on CPU, what inference uses here (native bf16 or ``WARTA_PRECISION``); on GPU, yes."""
     setting = config.get("bf16", False)
     if setting == "auto":
-        return device.type != "cpu" or cpu_has_native_bf16()
+        return device.type != "cpu" or inference_precision() == "bf16"
     return bool(setting)
 
 
@@ -141,7 +141,7 @@ def cache_lower(
         chosen = order[start : start + batch_size]
         ids, mask = pad_batch([windows[i] for i in chosen], pad_id)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            hidden = lower_states(model, ids.to(device), mask.to(device), n_lower).float().cpu().to(torch.float16)
+            hidden = lower_states(model, ids.to(device), mask.to(device), n_lower).to("cpu", torch.float16)
         for row, index in enumerate(chosen):
             out[index] = hidden[row, : len(windows[index])].clone()
     return out
