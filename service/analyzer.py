@@ -18,8 +18,8 @@ import yaml
 
 from service.classifier import TopicClassifier
 from service.labels import CONFIG_DIR, load_labels
-from service.summarizer import Summarizer, SummarySentence, check_ratio
-from service.text import indonesian_score, looks_like_html, normalize_whitespace, strip_boilerplate, strip_html
+from service.summarizer import Summarizer, SummarySentence, article_text, check_ratio
+from service.text import clean_text, fix_mojibake, indonesian_score, looks_like_html, normalize_whitespace, strip_html
 
 logger = logging.getLogger(__name__)
 PROJECT_ROOT = CONFIG_DIR.parent
@@ -88,9 +88,9 @@ def prepare_article(
         cut = text.rfind("\n", 0, max_chars)
         text = text[: cut if cut > max_chars // 2 else max_chars]
         warnings.append(f"text longer than {max_chars:,} characters; only the first {len(text):,} were analysed")
-    text = normalize_whitespace(strip_boilerplate(normalize_whitespace(text)))
+    text = clean_text(text)
     title = strip_html(title) if title and looks_like_html(title) else (title or "")
-    title = normalize_whitespace(title).replace("\n", " ")
+    title = normalize_whitespace(fix_mojibake(title)).replace("\n", " ")
     if not text:
         raise InputError("the text is empty")
     words = len(text.split())
@@ -191,8 +191,7 @@ class Analyzer:
     def _analyze_batch(
         self, articles: list[PreparedArticle], max_sentences, max_words, method, with_summary, ratio=None
     ) -> list[AnalysisResult]:
-        combined = [f"{a.title}\n{a.text}" if a.title else a.text for a in articles]
-        body_starts = [len(a.title) + 1 if a.title else 0 for a in articles]
+        combined, body_starts = map(list, zip(*(article_text(a.title, a.text) for a in articles), strict=True))
         with self._lock:
             documents = self.classifier.encode(combined)
             window_logits = self.classifier.logits_from_documents(documents)

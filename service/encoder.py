@@ -152,20 +152,28 @@ def pad_states(states: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tens
     return hidden, mask
 
 
+def token_states(doc: EncodedDocument, states: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
+    """(tokens, hidden): the states of every text token, windows concatenated, CLS/SEP left out."""
+    states = doc.states if states is None else states
+    return torch.cat([window[1 : 1 + len(spans)] for window, spans in zip(states, doc.offsets, strict=True)])
+
+
+def pooling_matrix(doc: EncodedDocument, span_starts: Sequence[int], span_ends: Sequence[int]) -> torch.Tensor:
+    """(spans, tokens) weights averaging the tokens inside each character span (rows of zeros for none)."""
+    flat = [span for spans in doc.offsets for span in spans]
+    weights = torch.zeros((len(span_starts), len(flat)), dtype=torch.float32)
+    starts = list(span_starts)
+    for position, (start, end) in enumerate(flat):
+        if end <= 0 or start < 0:
+            continue
+        index = bisect.bisect_right(starts, start) - 1
+        if index >= 0 and start < span_ends[index]:
+            weights[index, position] = 1.0
+    return weights / weights.sum(1, keepdim=True).clamp(min=1)
+
+
 def sentence_vectors(
     doc: EncodedDocument, sentence_starts: Sequence[int], sentence_ends: Sequence[int]
 ) -> torch.Tensor:
     """Mean of the token states inside each sentence span (zeros for a sentence with no token)."""
-    hidden = doc.states[0].shape[-1]
-    sums = torch.zeros((len(sentence_starts), hidden), dtype=torch.float32)
-    counts = torch.zeros(len(sentence_starts), dtype=torch.float32)
-    starts = list(sentence_starts)
-    for states, spans in zip(doc.states, doc.offsets, strict=True):
-        for position, (start, end) in enumerate(spans):
-            if end <= 0 or start < 0:
-                continue
-            index = bisect.bisect_right(starts, start) - 1
-            if index >= 0 and start < sentence_ends[index]:
-                sums[index] += states[position + 1].float()
-                counts[index] += 1
-    return sums / counts.clamp(min=1).unsqueeze(1)
+    return pooling_matrix(doc, sentence_starts, sentence_ends) @ token_states(doc).float()

@@ -18,11 +18,18 @@ import torch
 from torch import nn
 
 from service.artifacts import load_trained_backbone, load_weights, read_config, save_artifact
-from service.encoder import EncodedDocument, encode_documents, encoder_layers, sentence_vectors
-from service.text import Sentence, split_sentences
+from service.encoder import (
+    EncodedDocument,
+    encode_documents,
+    encoder_layers,
+    sentence_vectors,
+)
+from service.text import Sentence, is_heading, split_sentences
 
 METHODS = ("supervised", "centroid", "lead")
 POSITION_FEATURES = 4
+LEXICAL_FEATURES = 4
+MIN_SUMMARY_WORDS = 4  # a summary sentence is a sentence: "Jakarta", "Luna Maya", "Daftar Isi" are not
 _WORD = re.compile(r"\w+")
 
 
@@ -45,22 +52,57 @@ class Summary:
 
 
 class SentenceScorer(nn.Module):
-    """Sentence vectors + position features -> a small inter-sentence transformer -> one logit each."""
+    """Sentence vectors + hand features -> a small inter-sentence transformer -> one logit each.
 
-    def __init__(self, hidden_size: int, width: int = 128, layers: int = 2, heads: int = 4, max_sentences: int = 128):
+    Besides the pooled vector of each sentence it sees its position and length, its word overlap
+    with the title and with the rest of the article, and (computed here, from the vectors) its
+    cosine to the article's mean sentence and to the title: the signals extractive summarisers use
+    beyond position, made explicit for a head trained on a few thousand articles.
+    """
+
+    def __init__(
+        self,
+        hidden_size: int,
+        width: int = 128,
+        layers: int = 2,
+        heads: int = 4,
+        max_sentences: int = 128,
+        n_features: int = POSITION_FEATURES,
+        similarity: bool = False,
+    ):
         super().__init__()
-        self.project = nn.Linear(hidden_size + POSITION_FEATURES, width)
+        self.similarity = similarity
+        extra = 3 if similarity else 0
+        self.project = nn.Linear(hidden_size + n_features + extra, width)
         self.position = nn.Embedding(max_sentences, width)
         block = nn.TransformerEncoderLayer(width, heads, dim_feedforward=2 * width, dropout=0.1, batch_first=True)
         self.context = nn.TransformerEncoder(block, layers, enable_nested_tensor=False)
         self.out = nn.Linear(width, 1)
         self.max_sentences = max_sentences
 
-    def forward(self, vectors: torch.Tensor, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, vectors: torch.Tensor, features: torch.Tensor, mask: torch.Tensor, title: torch.Tensor | None = None
+    ) -> torch.Tensor:
         positions = torch.arange(vectors.shape[1]).clamp(max=self.max_sentences - 1)
-        x = self.project(torch.cat([vectors, features], dim=-1)) + self.position(positions)
+        inputs = [vectors, features]
+        if self.similarity:
+            inputs.append(similarity_features(vectors, mask, title))
+        x = self.project(torch.cat(inputs, dim=-1)) + self.position(positions)
         x = self.context(x, src_key_padding_mask=~mask.bool())
         return self.out(x).squeeze(-1)
+
+
+def similarity_features(vectors: torch.Tensor, mask: torch.Tensor, title: torch.Tensor | None) -> torch.Tensor:
+    """(batch, sentences, 3): cosine to the article's mean sentence, cosine to the title, has-title."""
+    normed = nn.functional.normalize(vectors, dim=-1)
+    weights = mask.float().unsqueeze(-1)
+    centroid = nn.functional.normalize((normed * weights).sum(1) / weights.sum(1).clamp(min=1), dim=-1)
+    to_centroid = (normed * centroid.unsqueeze(1)).sum(-1)
+    if title is None:
+        title = torch.zeros((vectors.shape[0], vectors.shape[-1]))
+    has_title = (title.abs().sum(-1) > 0).float()
+    to_title = (normed * nn.functional.normalize(title, dim=-1).unsqueeze(1)).sum(-1)
+    return torch.stack([to_centroid, to_title, has_title.unsqueeze(1).expand_as(to_title)], dim=-1)
 
 
 def position_features(text: str, sentences: list[Sentence]) -> torch.Tensor:
@@ -72,6 +114,52 @@ def position_features(text: str, sentences: list[Sentence]) -> torch.Tensor:
         words = len(_WORD.findall(sentence.text))
         rows.append([index / count, 1.0 / (index + 1), float(paragraph_start), min(words / 40.0, 3.0)])
     return torch.tensor(rows, dtype=torch.float32).reshape(-1, POSITION_FEATURES)
+
+
+def lexical_features(title: str, sentences: list[Sentence]) -> torch.Tensor:
+    """Share of a sentence's words in the title, share found in other sentences, has a number, is a quote."""
+    bags = [{w for w in _WORD.findall(s.text.lower()) if len(w) > 2} for s in sentences]
+    counts: dict[str, int] = {}
+    for bag in bags:
+        for word in bag:
+            counts[word] = counts.get(word, 0) + 1
+    title_words = {w for w in _WORD.findall(title.lower()) if len(w) > 2}
+    rows = []
+    for sentence, bag in zip(sentences, bags, strict=True):
+        size = max(len(bag), 1)
+        rows.append(
+            [
+                len(bag & title_words) / size,
+                sum(counts[w] > 1 for w in bag) / size,
+                float(any(ch.isdigit() for ch in sentence.text)),
+                float(sentence.text[:1] in "\"“'‘" or '"' in sentence.text or "“" in sentence.text),
+            ]
+        )
+    return torch.tensor(rows, dtype=torch.float32).reshape(-1, LEXICAL_FEATURES)
+
+
+def sentence_features(text: str, sentences: list[Sentence], body_start: int, lexical: bool) -> torch.Tensor:
+    """The hand features of every sentence of ``text[body_start:]`` (title = ``text[:body_start]``)."""
+    position = position_features(text, sentences)
+    if not lexical:
+        return position
+    return torch.cat([position, lexical_features(text[:body_start], sentences)], dim=-1)
+
+
+def article_text(title: str | None, body: str) -> tuple[str, int]:
+    """The text one encoder pass reads (title line + body) and where the body starts in it."""
+    return (f"{title}\n{body}", len(title) + 1) if title else (body, 0)
+
+
+def is_summary_sentence(text: str, sentence: Sentence) -> bool:
+    """May this sentence stand in a summary? Not a fragment of three words or fewer, not a heading
+    or a list lead-in ("Syarat Pemutihan Pajak", "Cara Ikut Lelang:") on a line of its own."""
+    if len(_WORD.findall(sentence.text)) < MIN_SUMMARY_WORDS:
+        return False
+    whole_line = (sentence.start == 0 or text[sentence.start - 1] == "\n") and (
+        sentence.end == len(text) or text[sentence.end] == "\n"
+    )
+    return not (whole_line and (is_heading(sentence.text) or sentence.text.rstrip().endswith(":")))
 
 
 def check_ratio(ratio: float | None) -> None:
@@ -91,10 +179,14 @@ def select(
     max_sentences: int | None = 3,
     max_words: int | None = None,
     block_trigrams: bool = True,
+    eligible: list[bool] | None = None,
 ) -> list[int]:
-    """Greedy by score, skipping sentences that repeat a trigram of one already chosen (Paulus et al.)."""
+    """Greedy by score among ``eligible`` sentences, skipping any that repeats a trigram of one
+    already chosen (Paulus et al.)."""
     chosen, seen, words = [], set(), 0
     for index in np.argsort(-scores, kind="stable"):
+        if eligible is not None and not eligible[index]:
+            continue
         sentence_trigrams = trigrams(sentences[index].text)
         if block_trigrams and sentence_trigrams & seen:
             continue
@@ -127,7 +219,42 @@ class SummarizerConfig:
     width: int = 128
     layers: int = 2
     heads: int = 4
+    lexical_features: bool = False  # the title/centrality/number/quote features of ``lexical_features``
+    similarity_features: bool = False  # cosine to the article centroid and to the title
+    block_trigrams: bool = True  # redundancy filter in the supervised selection
     extra: dict = field(default_factory=dict)
+
+
+def build_scorer(hidden_size: int, config: SummarizerConfig) -> SentenceScorer:
+    n_features = POSITION_FEATURES + (LEXICAL_FEATURES if config.lexical_features else 0)
+    return SentenceScorer(
+        hidden_size,
+        config.width,
+        config.layers,
+        config.heads,
+        n_features=n_features,
+        similarity=config.similarity_features,
+    )
+
+
+def summary_length(
+    text: str, sentences: list[Sentence], max_sentences: int | None, max_words: int | None, ratio: float | None
+) -> tuple[list[bool], int | None, list[str] | None]:
+    """Which sentences may be chosen, how many to choose, and the notes when no model is needed.
+
+    Returns ``(eligible, budget, notes)``; ``notes`` is not None when the answer is already known:
+    nothing eligible (empty summary) or the eligible sentences fit the request (all of them).
+    """
+    eligible = [is_summary_sentence(text, s) for s in sentences]
+    candidates = [i for i, ok in enumerate(eligible) if ok]
+    budget = max(1, math.ceil(ratio * len(candidates))) if ratio is not None else max_sentences
+    limit = budget if budget is not None else len(candidates)
+    words = sum(len(_WORD.findall(sentences[i].text)) for i in candidates)
+    if not candidates:
+        return eligible, budget, ["no complete sentence to summarise (only headings or fragments)"] if sentences else []
+    if len(candidates) <= limit and (max_words is None or words <= max_words):
+        return eligible, budget, ["text is not longer than the requested summary; returned whole"]
+    return eligible, budget, None
 
 
 class Summarizer:
@@ -148,7 +275,7 @@ class Summarizer:
         model, tokenizer, _ = load_trained_backbone(
             path, "summariser", config.__dict__, backbone, cache_dir, shared_backbone
         )
-        scorer = SentenceScorer(model.config.hidden_size, config.width, config.layers, config.heads)
+        scorer = build_scorer(model.config.hidden_size, config)
         return cls(model.eval(), tokenizer, load_weights(scorer, path), config)
 
     def save_pretrained(self, path: str | Path) -> None:
@@ -161,16 +288,29 @@ class Summarizer:
                 self.backbone, self.tokenizer, texts, n_lower, self.config.max_length, self.config.prefix, batch_size
             )
 
+    def inputs(
+        self, text: str, sentences: list[Sentence], doc: EncodedDocument, body_start: int = 0
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The scorer's inputs for one article: sentence vectors, hand features, title vector."""
+        starts, ends = [s.start for s in sentences], [s.end for s in sentences]
+        if body_start > 1:  # the title line is pooled like one more sentence
+            starts, ends = [0, *starts], [body_start - 1, *ends]
+        vectors = sentence_vectors(doc, starts, ends)
+        title, vectors = (vectors[0], vectors[1:]) if body_start > 1 else (torch.zeros(vectors.shape[-1]), vectors)
+        features = sentence_features(text, sentences, body_start, self.config.lexical_features)
+        return vectors, features, title
+
     @torch.inference_mode()
-    def sentence_scores(self, text: str, sentences: list[Sentence], doc: EncodedDocument, method: str) -> np.ndarray:
+    def sentence_scores(
+        self, text: str, sentences: list[Sentence], doc: EncodedDocument | None, method: str, body_start: int = 0
+    ) -> np.ndarray:
         if method == "lead":
             return -np.arange(len(sentences), dtype=np.float32)
-        vectors = sentence_vectors(doc, [s.start for s in sentences], [s.end for s in sentences])
+        vectors, features, title = self.inputs(text, sentences, doc, body_start)
         if method == "centroid":
             return centroid_scores(vectors)
-        features = position_features(text, sentences)
         mask = torch.ones((1, len(sentences)), dtype=torch.bool)
-        return self.scorer(vectors.unsqueeze(0), features.unsqueeze(0), mask)[0].numpy()
+        return self.scorer(vectors.unsqueeze(0), features.unsqueeze(0), mask, title.unsqueeze(0))[0].numpy()
 
     def summarize(
         self,
@@ -186,10 +326,10 @@ class Summarizer:
         """One summary per text.
 
         Length: ``max_sentences``, or with ``ratio`` that share of the article's sentences (rounded
-        up, at least one; it replaces ``max_sentences``); ``max_words`` caps either. ``documents``
-        lets a caller share an encoder pass it already ran over ``texts``; with ``body_starts`` only
-        ``text[body_start:]`` is summarised (e.g. after a title the classifier also read) and offsets
-        refer to that body.
+        up, at least one; it replaces ``max_sentences``); ``max_words`` caps either. Headings and
+        fragments of three words or fewer are never chosen. ``documents`` lets a caller share an
+        encoder pass it already ran over ``texts``; with ``body_starts`` only ``text[body_start:]``
+        is summarised (the title before it is context, as in training) and offsets refer to that body.
         """
         if method not in METHODS:
             raise ValueError(f"unknown summary method {method!r}; choose one of {', '.join(METHODS)}")
@@ -197,27 +337,19 @@ class Summarizer:
         if method == "supervised" and self.scorer is None:
             raise ValueError("this summariser has no trained scorer; use method='centroid' or 'lead'")
         body_starts = body_starts or [0] * len(texts)
-        split = [
-            [Sentence(s.start + b, s.end + b, s.text) for s in split_sentences(text[b:])]
-            for text, b in zip(texts, body_starts, strict=True)
-        ]
+        split = [split_body(text, b) for text, b in zip(texts, body_starts, strict=True)]
         needs_encoding = method != "lead"
         if needs_encoding and documents is None:
             documents = self.encode(texts, batch_size)
         out = []
         for index, (text, sentences) in enumerate(zip(texts, split, strict=True)):
-            body = text[body_starts[index] :]
-            budget = max(1, math.ceil(ratio * len(sentences))) if ratio is not None else max_sentences
-            limit = budget if budget is not None else len(sentences)
-            if len(sentences) <= limit and (max_words is None or len(_WORD.findall(body)) <= max_words):
-                chosen = list(range(len(sentences)))
-                notes = ["text is not longer than the requested summary; returned whole"] if sentences else []
+            eligible, budget, notes = summary_length(text, sentences, max_sentences, max_words, ratio)
+            if notes is not None:
+                chosen = [i for i, ok in enumerate(eligible) if ok]
             else:
                 doc = documents[index] if needs_encoding else None
-                # `lead` is the first sentences as they stand: no redundancy filter (trigram blocking
-                # made it skip a lead sentence that repeats a name or phrase of an earlier one).
-                scores = self.sentence_scores(text, sentences, doc, method)
-                chosen = select(scores, sentences, budget, max_words, block_trigrams=method != "lead")
+                scores = self.sentence_scores(text, sentences, doc, method, body_starts[index])
+                chosen = select(scores, sentences, budget, max_words, self.blocks_trigrams(method), eligible)
                 notes = []
             shift = body_starts[index]
             picked = [
@@ -226,3 +358,15 @@ class Summarizer:
             ]
             out.append(Summary(" ".join(s.text for s in picked), picked, method, notes))
         return out
+
+    def blocks_trigrams(self, method: str) -> bool:
+        """`lead` is the first sentences as they stand: no redundancy filter (trigram blocking made it
+        skip a lead sentence repeating a name or phrase of an earlier one); `supervised` as trained."""
+        if method == "lead":
+            return False
+        return self.config.block_trigrams if method == "supervised" and self.config else True
+
+
+def split_body(text: str, body_start: int = 0) -> list[Sentence]:
+    """The sentences of ``text[body_start:]`` as spans of ``text``."""
+    return [Sentence(s.start + body_start, s.end + body_start, s.text) for s in split_sentences(text[body_start:])]

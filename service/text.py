@@ -117,7 +117,9 @@ BOILERPLATE_LINE = re.compile(
     r"""^\s*(?:
         baca\s+(?:juga|selengkapnya|berita)\b.*
       | lihat\s+juga\b.*
-      | simak\s+(?:juga\s+)?(?:video|berita|artikel)\b.*
+      | simak\s+(?:juga\b|video|berita|artikel)\b.*
+      | baca\s*:.*
+      | .{0,120}\((?:foto|ilustrasi|dok\.?|sumber\s+foto)\s*:[^)]*\)
       | tonton\s+(?:juga\s+)?video\b.*
       | (?:advertisement\s+)?scroll\s+to\s+continue\s+with\s+content
       | advertisement | iklan | advertorial | sponsored(?:\s+content)?
@@ -126,11 +128,17 @@ BOILERPLATE_LINE = re.compile(
       | (?:artikel|berita)\s+ini\s+(?:telah|sudah)\s+(?:tayang|terbit|dipublikasikan)\b.*
       | (?:editor|penulis|reporter|pewarta|sumber|foto|video)\s*:.*
       | \(\s*[a-z]{2,5}\s*/\s*[a-z]{2,5}\s*\)
+      | \[gambas:[^\]]*\]
+      | saksikan\s+(?:juga\s+)?(?:live|video|pembahasan|selengkapnya)\b.*
       | [-–—_=*•]{3,}
     )\s*$""",
     re.IGNORECASE | re.VERBOSE,
 )
-_READ_ALSO = re.compile(r"(?:Baca|BACA)\s+(?:[Jj]uga|JUGA)\s*:?[ \t]*")
+_READ_ALSO = re.compile(
+    r"(?:Baca|BACA)\s+(?:[Jj]uga|JUGA)\s*:?[ \t]*"
+    r"|(?:Simak|SIMAK)\s+(?:[Jj]uga|JUGA)\s*[:–-][ \t]*"
+    r"|(?:Baca|BACA)\s*:[ \t]*"
+)
 _SCRIPT_OR_MARKUP = re.compile(
     r"googletag\.cmd\.push\(function\(\)\s*\{[^}]*\}\);?"  # ad-slot JavaScript left in scraped text
     r"|\[bacajuga:[^\]]*\]\([^)]*\),?"  # Liputan6's "[bacajuga:Baca Juga](ids)" markup
@@ -152,7 +160,7 @@ def _drop_read_also_headline(text: str, start: int) -> tuple[str, int]:
     """Remove the headline after an inline "Baca juga:": its run of Title Case words."""
     position = start
     while position < len(text) and text[position] not in '\n"“':
-        match = re.match(r"\S+\s*", text[position:])
+        match = re.match(r"\S+[ \t]*", text[position:])  # a headline ends at the line end
         if not match:
             break
         word = match.group(0).strip()
@@ -213,3 +221,206 @@ def indonesian_score(text: str) -> float:
     if not words:
         return 0.0
     return sum(w in _INDONESIAN_WORDS for w in words) / len(words)
+
+
+# --- Whole-article cleaning: one function for training and serving alike -------------------------
+
+# UTF-8 bytes that were decoded as Mac Roman, e.g. "‚Äì" for "–" and "¬†" for a no-break space.
+_MOJIBAKE_RUN = re.compile(r"[\u00a0-\u02ff\u2013-\u2044\u2122\u2202-\u25ca\uf8ff\ufb01\ufb02]{2,}")
+_DATELINE = re.compile(r"^(?P<head>[^\n]{0,100}?)(?:\s[-–—]+\s?|[-–—]+\s|^[-–—]+\s?)")
+_OUTLET_PREFIX = re.compile(r"^[\w.]+\.(?:com|co\.id|co|id|net)\s*,\s*", re.IGNORECASE)
+_MISSING_SPACE_AFTER_STOP = re.compile(r"(?<=[a-z]{2})([.!?])(?=[A-Z][a-z])")
+_MISSING_SPACE_AFTER_COMMA = re.compile(r"(?<=[a-z]{2}),(?=[A-Za-z]{2})")
+_CREDIT = re.compile(r"^\(\s*[a-z]{2,5}\s*/\s*[a-z]{2,5}\s*\)")  # "(fbr/wes)": the desk's initials end the story
+_SENTENCE_END = re.compile(r"[.!?…][\"”’'»)\]]*$")
+_LIST_INTRO_END = re.compile(r"[:;][\"”’'»)\]]*$")
+_RELATED_HEADING = re.compile(  # a line that only announces other articles: "Baca juga:", "Berita terkait"
+    r"^(?:baca\s+(?:juga|selengkapnya)|berita\s+(?:terkait|lainnya)|artikel\s+terkait|lihat\s+juga)\s*:?$",
+    re.IGNORECASE,
+)
+_TABLE_OF_CONTENTS = re.compile(r"^(?:daftar\s+isi|table\s+of\s+contents)\s*:?$", re.IGNORECASE)
+TAIL_AFTER_CREDIT_MAX_WORDS = 60
+
+
+def fix_mojibake(text: str) -> str:
+    """Repair UTF-8 text that was decoded as Mac Roman somewhere on its way ("‚Äì" -> "–")."""
+
+    def redecode(match: re.Match) -> str:
+        try:
+            return match.group(0).encode("mac_roman").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            return match.group(0)
+
+    return _MOJIBAKE_RUN.sub(redecode, text)
+
+
+def strip_dateline(text: str) -> str:
+    """Drop a leading dateline such as ``JAKARTA, KOMPAS.com -`` or ``Liputan6.com, Jakarta -``.
+
+    Datelines name the outlet and city; left in, a classifier learns the outlet instead of the
+    topic and a summary opens with "Jakarta".
+    """
+    match = _DATELINE.match(text)
+    if match:
+        head = match.group("head").strip(" ,")
+        words = head.split()
+        looks_like_dateline = (
+            not words
+            or re.search(r"\w\.(?:com|co|id|net)\b", head, re.IGNORECASE)
+            or all(w.strip(",").isupper() for w in words)
+            or (len(words) <= 2 and all(w[0].isupper() for w in words))
+        )
+        if looks_like_dateline and len(words) <= 8 and not re.search(r"[.!?]\s", head):
+            return text[match.end() :].lstrip(" ,\n")
+    prefix = _OUTLET_PREFIX.match(text)
+    if prefix:
+        rest = text[prefix.end() :]
+        city = re.match(r"[A-Z][a-z]+(?=[A-Z][a-z])", rest)  # "JakartaKita": city glued to the lead
+        return rest[city.end() :] if city else rest
+    return text
+
+
+def ends_sentence(line: str) -> bool:
+    """The line ends with a full stop, question or exclamation mark (closing quotes allowed)."""
+    return bool(_SENTENCE_END.search(line.rstrip()))
+
+
+def is_title_case(line: str, share: float = 0.75) -> bool:
+    """Most words that are not short connectors start with a capital or a digit ("Wali Kota Malang …")."""
+    words = [w.strip("\"“”‘’'()[],:;!?-–—•*") for w in line.split()]
+    words = [w for w in words if w and w.lower() not in _TITLE_CONNECTORS]
+    if not words:
+        return False
+    return sum(w[0].isupper() or w[0].isdigit() for w in words) >= share * len(words)
+
+
+def is_heading(line: str, max_words: int = 15) -> bool:
+    """A line that names a section or another article rather than saying something: short, Title
+    Case, no sentence-final punctuation ("Syarat Pemutihan Pajak", "Cara Ikut Lelang:")."""
+    line = _BULLET.sub("", line).strip()
+    return bool(line) and len(line.split()) <= max_words and not ends_sentence(line) and is_title_case(line)
+
+
+def _is_headline_line(line: str) -> bool:
+    """``- Pemkab Jombang Ajak Masyarakat Berantas Rokok Ilegal``: a bullet, Title Case, no final stop."""
+    return bool(re.match(r"^\s*[-•*▪◦–—]\s+", line)) and is_heading(line, max_words=25)
+
+
+def drop_headline_lists(lines: list[str]) -> list[str]:
+    """Remove runs of bulleted headlines of other articles; keep a list the text introduces with a colon.
+
+    A run is kept when the line before it ends with ":" or ";" (a list of measures inside the text)
+    unless that line is itself a related-articles heading ("Baca juga:", "Berita terkait:").
+    """
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        if _RELATED_HEADING.match(lines[index].strip()):
+            index += 1  # "Baca juga:" on its own line: the headline under it goes with it
+            while index < len(lines) and not lines[index].strip():
+                index += 1
+            if index < len(lines) and is_title_case(lines[index]) and len(lines[index].split()) <= 25:
+                index += 1
+            continue
+        if not _is_headline_line(lines[index]):
+            out.append(lines[index])
+            index += 1
+            continue
+        end = index
+        while end < len(lines) and _is_headline_line(lines[end]):
+            end += 1
+        before = next((i for i in range(len(out) - 1, -1, -1) if out[i].strip()), None)
+        heading = before is not None and bool(_RELATED_HEADING.match(out[before].strip()))
+        if heading:
+            del out[before]  # the "Berita terkait:" heading goes with its list
+        elif before is not None and _LIST_INTRO_END.search(out[before]):
+            out.extend(lines[index:end])  # a list the text introduces: content
+        index = end
+    return out
+
+
+def drop_table_of_contents(lines: list[str]) -> list[str]:
+    """Remove a "Daftar Isi" line and the run of section headings listed under it."""
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        if _TABLE_OF_CONTENTS.match(lines[index].strip()):
+            index += 1
+            while index < len(lines) and (is_heading(lines[index]) or not lines[index].strip()):
+                index += 1
+            continue
+        out.append(lines[index])
+        index += 1
+    return out
+
+
+def drop_tail_after_credit(lines: list[str]) -> list[str]:
+    """Cut at the desk credit ``(fbr/wes)`` when only tags and promotions follow it."""
+    for index in range(len(lines) - 1, -1, -1):
+        if _CREDIT.match(lines[index].strip()):
+            if sum(len(line.split()) for line in lines[index + 1 :]) <= TAIL_AFTER_CREDIT_MAX_WORDS:
+                return lines[:index]
+            break
+    return lines
+
+
+def _continues(previous: str, line: str) -> bool:
+    """Whether ``line`` is the rest of the sentence ``previous`` started (a link or name cut out of it)."""
+    if not previous.strip() or not line.strip():
+        return False
+    if line[0].islower():
+        return True  # a line starting in lower case continues the last
+    if ends_sentence(previous) or _LIST_INTRO_END.search(previous):
+        return False
+    if line[0] in ",.;:!?)":
+        return True
+    if _BULLET.match(line) or _BULLET.match(previous):
+        return False
+    if line[0] in "\"“‘'":
+        return False  # a quotation opens a new paragraph
+    if previous.rstrip().endswith(",") or previous.split()[-1].strip("\"“”'")[:1].islower():
+        return True  # "Dikutip dari" + "SurinEnglish.com pada Minggu …"
+    return not is_heading(previous) and len(previous.split()) >= 6  # a sentence under way
+
+
+def _short_name(line: str) -> bool:
+    return 0 < len(line.split()) <= 3 and is_heading(line)
+
+
+def reflow_lines(lines: list[str]) -> list[str]:
+    """Join lines that a scraper broke out of one sentence (link texts on their own lines)."""
+    out: list[str] = []
+    for index, line in enumerate(lines):
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        # "Pemerintah Kota" + "Malang" + "menggelar …": two link texts opening one sentence
+        names = (
+            bool(out)
+            and _short_name(out[-1])
+            and _short_name(line)
+            and (following[:1].islower() or following[:1] in ",.;:")
+        )
+        if out and (names or _continues(out[-1], line)):
+            glue = "" if line[:1] in ",.;:!?)" else " "
+            out[-1] = out[-1].rstrip() + glue + line.lstrip()
+        else:
+            out.append(line)
+    return out
+
+
+def clean_text(text: str) -> str:
+    """Everything that makes a scraped article body clean, for training and serving alike.
+
+    Repairs mojibake and whitespace; drops the desk credit and the tags after it, tables of
+    contents, lists of other articles' headlines, publisher furniture and the dateline; joins
+    lines a scraper broke out of one sentence; restores missing spaces after stops and commas.
+    """
+    text = normalize_whitespace(fix_mojibake(text))
+    lines = drop_tail_after_credit(text.split("\n"))
+    lines = drop_table_of_contents(lines)
+    lines = drop_headline_lists(lines)
+    text = strip_boilerplate("\n".join(lines))
+    lines = reflow_lines(text.split("\n"))
+    text = strip_dateline(normalize_whitespace("\n".join(lines)))
+    text = _MISSING_SPACE_AFTER_STOP.sub(r"\1 ", text)
+    text = _MISSING_SPACE_AFTER_COMMA.sub(", ", text)
+    return normalize_whitespace(text)

@@ -10,7 +10,7 @@ import pytest
 
 from service.analyzer import Analyzer, InputError, prepare_article
 from service.labels import load_labels
-from tests.fixtures.articles import HEALTH, REGIONAL_GOVERNMENT, SPORT
+from tests.fixtures.articles import HEALTH, REGIONAL_GOVERNMENT, SCRAPED_REGIONAL, SPORT
 from training.config import PROJECT_ROOT
 
 LABEL_KEYS = {label.key for label in load_labels()}
@@ -105,7 +105,9 @@ def test_cli_ratio(tmp_path):
     output = tmp_path / "out.jsonl"
     assert _run_cli("analyze", "--input", str(source), "--output", str(output), "--ratio", "1").returncode == 0
     line = json.loads(output.read_text())
-    assert len(line["summary_sentences"]) == len(split_sentences(REGIONAL_GOVERNMENT))  # ratio 1: every sentence
+    # ratio 1: every sentence, but the headline on the first line is a heading, never a summary sentence
+    sentences = split_sentences(REGIONAL_GOVERNMENT)
+    assert [s["text"] for s in line["summary_sentences"]] == [s.text for s in sentences[1:]]
     bad = _run_cli("analyze", "--input", str(source), "--output", str(output), "--ratio", "0")
     assert bad.returncode == 2 and "--ratio" in bad.stderr
 
@@ -151,3 +153,28 @@ def test_cli_rejects_an_unknown_extension(tmp_path):
     source.write_text("x")
     result = _run_cli("analyze", "--input", str(source), "--output", str(tmp_path / "o.jsonl"))
     assert result.returncode == 2 and "--format" in result.stderr
+
+
+HEADLINES = (
+    "Wali Kota Malang Bakal Wujudkan",
+    "Pemkab Jombang Ajak",
+    "Polres Batu Gelar",
+    "Harga Cabai di Pasar Besar",
+)
+
+
+@pytest.mark.parametrize("method", ["supervised", "centroid", "lead"])
+@pytest.mark.parametrize("length", [{"max_sentences": 3}, {"max_sentences": None, "ratio": 1.0}])
+def test_scraped_article_summaries_are_sentences_never_headings_fragments_or_headlines(analyzer, method, length):
+    result = analyzer.analyze(
+        [{"id": "s", "title": "Pemkot Malang Gelar Pasar Murah", "text": SCRAPED_REGIONAL}], method=method, **length
+    )[0]
+    assert result.error is None and len(result.summary_sentences) >= 3
+    for sentence in result.summary_sentences:
+        assert len(sentence.text.split()) > 3, sentence.text
+        assert sentence.text.endswith("."), sentence.text  # every one a full sentence, none a heading
+        assert not any(headline in sentence.text for headline in HEADLINES), sentence.text
+        assert result.text[sentence.start : sentence.end] == sentence.text
+    assert "Daftar Isi" not in result.text and "kota malang" not in result.text
+    assert result.text.startswith("Pemerintah Kota Malang menggelar pasar murah")
+    assert "Kepala dinas Budi Santoso menyebut" in result.text

@@ -10,12 +10,13 @@ import pytest
 import yaml
 from datasets import load_from_disk
 
+from service.text import fix_mojibake, strip_dateline
 from training.build_data import main as build_data_main
-from training.cleaning import clean_body, fix_mojibake, repair_joined_paragraphs, strip_dateline
+from training.cleaning import clean_body, repair_joined_paragraphs
 from training.dedupe import find_duplicates
 from training.labeling import LexiconRules, SectionMap, label_article
 from training.sources import registered_domain, url_sections
-from training.summaries import align_article, detokenize
+from training.summaries import align_article, detokenize, title_from_url
 
 LEXICONS = {
     "governance": ["bupati", "DPRD", "APBD", "wali kota", "pemkab", "dinas"],
@@ -114,10 +115,35 @@ def test_indosum_detokenisation_and_label_alignment():
         [['"', "Kami", "puas", ",", '"', "kata", "Ani", "."]],
     ]
     aligned = align_article(paragraphs, [[True, False], [True]])
-    assert aligned["text"] == 'Bupati meresmikan pasar. Warga senang.\n\n"Kami puas," kata Ani.'
+    assert aligned["body"] == 'Bupati meresmikan pasar. Warga senang.\n\n"Kami puas," kata Ani.'
     assert aligned["labels"] == [1, 0, 1]
     starts, ends = aligned["sentence_starts"], aligned["sentence_ends"]
-    assert aligned["text"][starts[2] : ends[2]] == '"Kami puas," kata Ani.'
+    assert aligned["body"][starts[2] : ends[2]] == '"Kami puas," kata Ani.'
+
+
+def test_indosum_bodies_get_the_service_cleaning_and_keep_their_labels():
+    paragraphs = [[["Suara.com", "-", "Bupati", "meresmikan", "pasar", "."], ["Warga", "senang", "."]]]
+    aligned = align_article(paragraphs, [[True, False]])
+    assert aligned["body"] == "Bupati meresmikan pasar. Warga senang."  # the dateline is gone, as in serving
+    assert aligned["labels"] == [1, 0] and aligned["positive_not_found"] == 0
+
+
+@pytest.mark.parametrize(
+    "url,title",
+    [
+        (
+            "http://www.suara.com/bisnis/2017/03/13/201620/mentan-lepas-ekspor-daging-ayam",
+            "Mentan lepas ekspor daging ayam",
+        ),
+        (
+            "http://www.cnnindonesia.com/olahraga/20161112230644-142-172253/ronaldo-main-hingga-usia-41/",
+            "Ronaldo main hingga usia 41",
+        ),
+        ("https://example.com/12", ""),
+    ],
+)
+def test_indosum_titles_come_from_the_url_slug(url, title):
+    assert title_from_url(url) == title
 
 
 def _row_id(row: int) -> str:
@@ -196,7 +222,7 @@ def _write_fixture_corpus(root):
             "sample_file": str(root / "sample.tsv"),
         },
         "split": {"validation_fraction": 0.25, "test_source": "news", "test_outlets": ["held.com"]},
-        "summaries": {"source": "sums", "validation_fraction": 0.2, "test_fraction": 0.2},
+        "summaries": {"source": "sums", "validation_fraction": 0.2},
         "annotations": {"reads": str(root / "reads.tsv"), "adjudication": str(root / "adjudication.tsv")},
     }
     # Careful reading: held-out rows 0-12 read twice and agreed, 16 disagreed and adjudicated, 20

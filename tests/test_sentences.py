@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.text import normalize_whitespace, split_sentences, strip_boilerplate
+from service.text import clean_text, normalize_whitespace, split_sentences, strip_boilerplate
 
 CASES = [
     # (text, expected sentences)
@@ -136,7 +136,94 @@ def test_normalize_whitespace():
         ),
         ("Kulit sehat,[bacajuga:Baca Juga](3809787 3617927),Kulit kita berganti.", "Kulit sehat, Kulit kita berganti."),
         ("Isi berita.\nADVERTISEMENT SCROLL TO CONTINUE WITH CONTENT\nLanjutan.", "Isi berita.\nLanjutan."),
+        (
+            "Messi cetak gol. SIMAK JUGA: Maradona Dukung Tevez Pindah Ke Tiongkok\nLaga usai.",
+            "Messi cetak gol. \nLaga usai.",
+        ),
+        (
+            "Sidang ditunda.\nBaca: Nama Syahrini Disebut di Sidang Pajak\nHakim menolak.",
+            "Sidang ditunda.\nHakim menolak.",
+        ),
+        (
+            "Apple merilis ponsel.\nTim Cook, CEO Apple (Foto: Reuters)\nHarganya naik.",
+            "Apple merilis ponsel.\nHarganya naik.",
+        ),
     ],
 )
 def test_inline_furniture_is_removed(raw, expected):
     assert strip_boilerplate(raw) == expected
+
+
+# --- whole-article cleaning (service.text.clean_text), shared by training and serving ---------
+
+HEADLINE_LIST = (
+    "Wali kota meresmikan pasar rakyat di Blimbing pada Senin.\n"
+    "- Wali Kota Malang Bakal Wujudkan Potensi Kota Industri Melalui Industri Kreatif Berbasis Digital\n"
+    "- Pemkab Jombang Ajak Masyarakat Desa Bendet Berantas Rokok Ilegal\n"
+    "Pasar itu menampung tiga ratus pedagang."
+)
+
+
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        # runs of bulleted Title Case headlines of other articles: boilerplate
+        (
+            HEADLINE_LIST,
+            "Wali kota meresmikan pasar rakyat di Blimbing pada Senin.\nPasar itu menampung tiga ratus pedagang.",
+        ),
+        (
+            "Bupati membuka festival.\nBerita Terkait:\n- Festival Kopi Digelar di Alun-alun\n- Harga Kopi Naik\n"
+            "Festival berlangsung tiga hari.",
+            "Bupati membuka festival.\nFestival berlangsung tiga hari.",
+        ),
+        # a list the text introduces with a colon is content, even in Title Case
+        (
+            "Pemkot menyiapkan tiga langkah:\n- Menambah Armada Sampah\n- Membuka Bank Sampah Baru\nWarga mendukung.",
+            "Pemkot menyiapkan tiga langkah:\n- Menambah Armada Sampah\n- Membuka Bank Sampah Baru\nWarga mendukung.",
+        ),
+        # sentence-case bullets and bullets ending with a stop are content
+        (
+            "Warga mengeluh.\n- harga beras naik dua kali lipat\n- Pasokan gas elpiji tersendat sejak Mei.",
+            "Warga mengeluh.\n- harga beras naik dua kali lipat\n- Pasokan gas elpiji tersendat sejak Mei.",
+        ),
+        # link texts cut onto their own lines are joined back into the sentence
+        (
+            "Jakarta\n-\nLuna Maya\nternyata memiliki alasan menerima tawaran film itu.",
+            "Luna Maya ternyata memiliki alasan menerima tawaran film itu.",
+        ),
+        (
+            "Dua pemain\nTimnas Indonesia\nbisa bermain lagi saat melawan\nJepang\n.\nKeduanya pulih.",
+            "Dua pemain Timnas Indonesia bisa bermain lagi saat melawan Jepang.\nKeduanya pulih.",
+        ),
+        ("Dikutip dari\nAntara News, harga cabai turun.", "Dikutip dari Antara News, harga cabai turun."),
+        # a heading followed by its paragraph stays a line of its own
+        (
+            "Harga naik tajam.\nSyarat Ikut Program Pemutihan\nWarga cukup membawa KTP.",
+            "Harga naik tajam.\nSyarat Ikut Program Pemutihan\nWarga cukup membawa KTP.",
+        ),
+        # a table of contents before the dateline goes
+        (
+            "Daftar Isi\nSyarat Ikut Pemutihan\nCara Ikut Lelang:\nJakarta\n-\nKPK melelang barang rampasan.",
+            "KPK melelang barang rampasan.",
+        ),
+        # the desk credit and the tags after it go; so does a read-also headline on its own line
+        (
+            "Film tayang Juni.\nBaca juga:\n3 Ratu Horor Beradu Akting di Film Baru\nPenonton antusias.\n"
+            "[Gambas:Video 20detik]\n(fbr/wes)\nluna maya\nfilm horor",
+            "Film tayang Juni.\nPenonton antusias.",
+        ),
+        # a quotation opens its own paragraph even after a line without a stop
+        (
+            'Menurut dia sebagian besar warga sudah mendaftar sejak pekan lalu\n"Kami siap," katanya.',
+            'Menurut dia sebagian besar warga sudah mendaftar sejak pekan lalu\n"Kami siap," katanya.',
+        ),
+        # what training cleaning did before: mojibake, continuation lines, missing spaces
+        (
+            "Harga naik ‚Äì kata warga.Pedagang\nmengeluh,apalagi pembeli.",
+            "Harga naik – kata warga. Pedagang mengeluh, apalagi pembeli.",
+        ),
+    ],
+)
+def test_clean_text(raw, expected):
+    assert clean_text(raw) == expected

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from service.summarizer import Summarizer, position_features, select
+from service.summarizer import Summarizer, is_summary_sentence, position_features, select
 from service.text import split_sentences
 
 ARTICLE = (
@@ -43,8 +43,9 @@ def test_lead_and_short_texts_need_no_model():
     lead = summarizer.summarize([ARTICLE], max_sentences=2, method="lead")[0]
     assert [s.index for s in lead.sentences] == [0, 1]
     assert all(ARTICLE[s.start : s.end] == s.text for s in lead.sentences)
-    short = summarizer.summarize(["Satu kalimat saja. Dua kalimat."], max_sentences=3, method="lead")[0]
-    assert short.text == "Satu kalimat saja. Dua kalimat." and short.notes
+    short_text = "Satu kalimat saja di sini. Dua kalimat juga di sini."
+    short = summarizer.summarize([short_text], max_sentences=3, method="lead")[0]
+    assert short.text == short_text and short.notes
 
 
 def test_lead_keeps_the_first_sentences_even_when_they_repeat_a_phrase():
@@ -66,3 +67,58 @@ def test_ratio_sets_the_length_as_a_share_of_the_sentences():
     for bad in (0, -0.5, 1.5):
         with pytest.raises(ValueError, match="ratio"):
             summarizer.summarize([text], method="lead", ratio=bad)
+
+
+# Shaped like a scraped detik page (written for this test): dateline on its own lines, a table of
+# contents, link texts cut onto their own lines, a section heading, a list lead-in.
+SCRAPED = (
+    "Daftar Isi\nSyarat Ikut Program Pemutihan\nCara Daftar Lewat Aplikasi\nJakarta\n-\n"
+    "Pemerintah Provinsi Jawa Tengah\nmemperpanjang program pemutihan pajak kendaraan hingga akhir bulan.\n"
+    "Kepala Bapenda menyebut ribuan warga sudah mendaftar sejak pekan lalu.\n"
+    "Syarat Ikut Program Pemutihan\n"
+    "Warga cukup membawa KTP dan STNK ke kantor Samsat terdekat.\n"
+    "Cara Daftar Lewat Aplikasi:\n"
+    "Unduh aplikasi Samsat digital lalu isi nomor polisi kendaraan.\n"
+    "Budi Santoso\n"
+    "Petugas melayani warga hingga pukul empat sore setiap hari kerja.\n(abc/def)\npemutihan pajak\nsamsat"
+)
+
+
+@pytest.mark.parametrize("method", ["lead"])
+@pytest.mark.parametrize("ratio", [None, 1.0])
+def test_summaries_hold_sentences_never_headings_or_fragments(method, ratio):
+    from service.analyzer import prepare_article
+
+    text = prepare_article(SCRAPED).text
+    summarizer = Summarizer(backbone=None, tokenizer=None, scorer=None, config=None)
+    summary = summarizer.summarize([text], max_sentences=None if ratio else 5, method=method, ratio=ratio)[0]
+    assert summary.sentences[0].text == (
+        "Pemerintah Provinsi Jawa Tengah memperpanjang program pemutihan pajak kendaraan hingga akhir bulan."
+    )
+    for sentence in summary.sentences:
+        assert len(sentence.text.split()) > 3, sentence.text
+        assert sentence.text.endswith("."), sentence.text
+    assert "Syarat Ikut Program Pemutihan" not in summary.text and "Budi Santoso" not in summary.text
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("Warga antre di kantor Samsat sejak pagi.", True),
+        ("Jakarta", False),
+        ("Luna Maya", False),
+        ("Harga naik lagi.", False),  # three words
+        ("Syarat Pemutihan Pajak Kendaraan Bermotor di Jawa Barat", False),  # a heading on its own line
+        ("Berikut cara mendaftar lelang KPK:", False),  # a lead-in to a list
+        ("warga yang datang terlambat tetap dilayani petugas", True),  # no stop, but not a heading
+    ],
+)
+def test_what_may_stand_in_a_summary(text, expected):
+    sentence = split_sentences(text)[0]
+    assert is_summary_sentence(text, sentence) is expected
+
+
+def test_a_text_of_headings_only_gets_an_empty_summary_with_a_note():
+    summarizer = Summarizer(backbone=None, tokenizer=None, scorer=None, config=None)
+    summary = summarizer.summarize(["Jadwal Liga Inggris Pekan Ini\nHasil Pertandingan Semalam"], method="lead")[0]
+    assert summary.sentences == [] and "no complete sentence" in summary.notes[0]

@@ -96,12 +96,23 @@ def collect_articles(config: dict, sources: dict, raw_dir: Path) -> tuple[list[A
     return articles, dropped
 
 
-def remove_duplicates(articles: list[Article], settings: dict) -> tuple[list[Article], Counter]:
-    """Drop exact and near duplicates across all sources, keeping labelled copies first."""
+def remove_duplicates(
+    articles: list[Article], settings: dict, annotated: dict[str, str] | None = None
+) -> tuple[list[Article], Counter]:
+    """Drop exact and near duplicates across all sources, keeping read copies first (gold before
+    others: ``annotated`` maps ids to their annotation set), then labelled ones."""
+    annotated = annotated or {}
     kept, removed = [], Counter()
     for is_aux in (False, True):
         group = [a for a in articles if a.is_aux == is_aux]
-        group.sort(key=lambda a: (a.label is None, a.label_method != "section"))
+        group.sort(
+            key=lambda a: (
+                annotated.get(a.id) != "gold",
+                a.id not in annotated,
+                a.label is None,
+                a.label_method != "section",
+            )
+        )
         texts = [f"{a.title}\n{a.text}" if not is_aux else a.text for a in group]
         duplicate_of = find_duplicates(
             texts,
@@ -279,9 +290,9 @@ def main(argv: list[str] | None = None) -> None:
 
     articles, dropped = collect_articles(config, sources, raw_dir)
     read = len(articles) + sum(dropped.values())
-    articles, duplicates = remove_duplicates(articles, config["dedupe"])
     annotations = config.get("annotations") or {}
     reads = load_reads(project_path(annotations["reads"])) if annotations.get("reads") else []
+    articles, duplicates = remove_duplicates(articles, config["dedupe"], {r.id: r.set for r in reads})
     adjudication = annotations.get("adjudication")
     finals = final_labels(reads, load_adjudication(project_path(adjudication)) if adjudication else {})
     apply_reading(articles, finals)

@@ -167,10 +167,12 @@ def render(stats: dict, precision: tuple[dict, int, int], agreement: dict) -> st
     )
     s = stats["summaries"]
     parts.append(
-        f"- summarisation corpus: {s['articles']} IndoSum articles, splits {json.dumps(s['rows_per_split'])}; "
-        f"{s['sentence_boundaries_identical_to_indosum']:.1%} of IndoSum sentences keep identical boundaries "
-        f"under our splitter; positive sentences {s['positive_sentences_indosum']} (IndoSum) -> "
-        f"{s['positive_sentences_ours']} (ours)"
+        f"- summarisation corpus: {s['articles']} IndoSum articles from the four dev folds "
+        f"({json.dumps(s['rows_per_fold'])} per fold; {s['duplicates_across_folds']} repeats across folds dropped), "
+        f"the shipped model's splits {json.dumps(s['rows_per_split'])}; {s['with_title']} with a title from the URL "
+        f"slug; bodies cleaned by `service.text.clean_text`; positive sentences {s['positive_sentences_indosum']} "
+        f"(IndoSum) -> {s['positive_sentences_ours']} (ours), "
+        f"{s['positive_sentences_not_found_after_cleaning']} not found after cleaning"
     )
     parts.append(f"- build time: {stats['build_seconds']} s (`python -m training.build_data`, 2-core CPU)")
     return "\n".join(parts)

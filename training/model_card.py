@@ -188,12 +188,60 @@ artifact {train.get("artifact_bytes", 0) / 1e6:.1f} MB.
     (model_dir / "README.md").write_text(card, encoding="utf-8")
 
 
+CV_NAMES = {
+    "model": "this model",
+    "lead3_plain": "plain LEAD-3 (first three sentences of the splitter)",
+    "lead": '`method="lead"` (through `Summarizer.summarize`)',
+    "centroid": "centroid (no trained head)",
+    "oracle": "greedy ORACLE (ceiling)",
+}
+
+
+def summarizer_cv_tables(cv: dict) -> str:
+    """Per-fold and mean ± sd ROUGE F1 of every method, and the model's margin over plain LEAD-3."""
+    folds = cv["folds"]
+    head = (
+        "| method | "
+        + " | ".join(f"fold {f['fold']} R-1 / R-2 / R-L" for f in folds)
+        + " | mean ± sd R-1 | R-2 | R-L |"
+    )
+    lines = [head, "|---" * (len(folds) + 4) + "|"]
+    for method, name in CV_NAMES.items():
+        cells = [" / ".join(f"{f['test'][method][m]:.2f}" for m in ("rouge1", "rouge2", "rougeL")) for f in folds]
+        stats = [
+            f"{cv['mean_sd'][method][m]['mean']:.2f} ± {cv['mean_sd'][method][m]['sd']:.2f}"
+            for m in ("rouge1", "rouge2", "rougeL")
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells + stats) + " |")
+    margin = cv["model_minus_lead3_plain_mean"]
+    lines += [
+        "",
+        "Model minus plain LEAD-3, per fold (R-1 / R-2): "
+        + ", ".join(f"fold {m['fold']}: {m['rouge1']:+.2f} / {m['rouge2']:+.2f}" for m in cv["model_minus_lead3_plain"])
+        + f"; mean R-1 {margin['rouge1']['mean']:+.2f} ± {margin['rouge1']['sd']:.2f}, "
+        + f"R-2 {margin['rouge2']['mean']:+.2f} ± {margin['rouge2']['sd']:.2f}.",
+        "",
+        "| fold | train | validation | test | best epoch | validation R-1 | `lead` = plain LEAD-3 "
+        "where the first three are whole sentences |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for f in folds:
+        same = f["lead_identical_to_plain"]
+        lines.append(
+            f"| {f['fold']} | {f['train_articles']} | {f['validation_articles']} | {f['test_articles']} | "
+            f"{f['best_epoch']} | {f['validation']['rouge1']:.2f} | {same['identical']} of "
+            f"{same['articles_whose_first_k_are_whole_sentences']} identical |"
+        )
+    return "\n".join(lines)
+
+
 def write_summarizer_card(model_dir: Path) -> None:
     config = _read_json(model_dir / "config.json")
     train = _read_json(model_dir / "train_metrics.json")
     result = _read_json(model_dir / "eval.json")
+    cv = _read_json(model_dir / "cv.json")
+    variants = _read_json(model_dir / "cv_variants.json") if (model_dir / "cv_variants.json").exists() else {}
     training = yaml.safe_load((model_dir / "training_config.yaml").read_text())
-    rouge = result["rouge_f1"]
     metadata = {
         "language": ["id"],
         "license": "apache-2.0",
@@ -204,16 +252,21 @@ def write_summarizer_card(model_dir: Path) -> None:
         "base_model": "intfloat/multilingual-e5-small" if config["backbone"] == "e5-small" else config["backbone"],
         "metrics": ["rouge"],
     }
-    names = {
-        "supervised": "supervised (this model)",
-        "centroid": "centroid (no trained head)",
-        "lead": "LEAD-3",
-        "oracle": "ORACLE (ceiling)",
-    }
-    rows = "\n".join(
-        f"| {names[m]} | {r['rouge1']:.2f} | {r['rouge2']:.2f} | {r['rougeL']:.2f} |" for m, r in rouge.items()
-    )
     seconds = train.get("seconds", {})
+    latency = result["latency"]
+    raw = result.get("raw_check")
+    variant_rows = "\n".join(
+        f"| {name} | {v['settings']} | {v['validation_rouge1_mean']:.2f} | {v['model_minus_lead3_plain_rouge1']:+.2f} |"
+        for name, v in variants.items()
+    )
+    features = [
+        "the pooled sentence vector",
+        "four position features (relative position, 1/(index+1), paragraph start, length)",
+    ]
+    if config.get("lexical_features"):
+        features.append("word overlap with the title and with the rest of the article, has-a-number, is-a-quote")
+    if config.get("similarity_features"):
+        features.append("cosine to the article's mean sentence and to the title line")
     card = f"""---
 {yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True).strip()}
 ---
@@ -221,11 +274,13 @@ def write_summarizer_card(model_dir: Path) -> None:
 # Warta extractive summariser
 
 Scores every sentence of an Indonesian news article and returns the best ones, in article order,
-with their character offsets. Sentences are represented by the mean of the backbone's token
-states after its first {config["feature_layer"]} layers (the same pass the topic classifier runs, so
-one encoder pass serves both), plus four position features; a {config["layers"]}-layer inter-sentence
-transformer (width {config["width"]}) gives each a score. Selection is greedy with trigram blocking
-(no two chosen sentences share a word trigram) and a sentence or word budget.
+with their character offsets. Each sentence is the mean of the backbone's token states after its
+first {config["feature_layer"]} layers: the pass the topic classifier runs anyway, over the title line +
+body, so one encoder pass serves both models. The scorer sees {"; ".join(features)}; a
+{config["layers"]}-layer inter-sentence transformer (width {config["width"]}) gives each sentence a score.
+Selection is greedy by score {"with" if config.get("block_trigrams", True) else "without"} trigram blocking,
+within a sentence, ratio or word budget. A summary sentence is always a sentence: fragments of three
+words or fewer, headings and list lead-ins on a line of their own are never chosen.
 
 ```python
 from service.summarizer import Summarizer
@@ -233,33 +288,49 @@ summarizer = Summarizer.load("models/summarizer")
 summarizer.summarize(["Isi berita ..."], max_sentences=3)[0].sentences  # index, start, end, text
 ```
 
-## Evaluation
+## Evaluation: 4-fold cross-validation on IndoSum
 
-IndoSum test split ({result["test_articles"]} articles, split by id; see `docs/data.md`), ROUGE F1
-(rouge-score, no stemmer), {result["sentences_per_summary"]} sentences for every method, all in one run
-(`python -m training.evaluate_summarizer`):
+`python -m training.evaluate_summarizer --cv --config configs/summarizer.yaml`. {cv["protocol"]}.
+{cv["articles"]} articles; ROUGE F1 (rouge-score, no stemmer), {cv["sentences_per_summary"]} sentences for every
+method, texts cleaned by `service.text.clean_text` as in serving. CPU: {cv["cpu"]}.
 
-| method | ROUGE-1 | ROUGE-2 | ROUGE-L |
+{summarizer_cv_tables(cv)}
+
+### Choices, made on the folds' validation slices only
+
+Mean validation ROUGE-1 of the four fold models (the test folds' margin is shown for the record;
+it did not choose anything).
+
+| run | settings | validation R-1 | test margin over plain LEAD-3 (R-1) |
 |---|---|---|---|
-{rows}
+{variant_rows}
 
-Supervised minus LEAD-3: {result["supervised_minus_lead"]}. Speed: a {result["speed_400_words"]["words"]}-word
-article takes {result["speed_400_words"]["median_ms"]} ms (median of {result["speed_400_words"]["runs"]}, 2 CPU cores,
-encoder pass included).
+## Serving
 
+`Analyzer.analyze` on one 400-word article, p50 of {latency["runs"]} runs ({latency["precision"]}, 2 CPU cores,
+{result["cpu"]}): {latency["analyze_p50_ms"]} ms with the summary, {latency["topics_only_p50_ms"]} ms topics only.
+"""
+    if raw:
+        card += f"""
+Raw scraped articles (`--raw {raw["file"]}`, the first {raw["articles"]} over 150 words, through
+`Analyzer.analyze`): {raw["summary_sentences"]} summary sentences, {len(raw["fragments_of_3_words_or_fewer"])} of three
+words or fewer, {len(raw["headings"])} headings.
+"""
+    card += f"""
 ## Intended use and limits
 
 Extractive: every sentence is the article's own, so it cannot invent facts, but it can drop context
 (a quote without its speaker). Trained on IndoSum (2017 Indonesian news, mostly national, sport,
-entertainment and technology); IndoSum's labels favour the lead, so the model does too. Not for
-other languages.
+entertainment and technology; titles taken from the URL slug, lower case); IndoSum's summaries
+favour the lead, so the model does too. Not for other languages.
 
 ## Training
 
 `python -m training.train_summarizer --config configs/summarizer.yaml` (exact config in
-`training_config.yaml`): {train.get("train_articles")} training articles, {training.get("epochs")} epochs,
-best epoch {train.get("best_epoch")} by validation ROUGE-1 ({train.get("validation_rouge_best")}), seed
-{training.get("seed")}. Wall time {seconds.get("total")} s (encoding {seconds.get("encode")} s) on 2 CPU
-cores, peak RSS {train.get("peak_rss_mb")} MB, artifact {result["artifact_bytes"] / 1e6:.2f} MB.
+`training_config.yaml`): {train.get("train_articles")} training articles (all four folds but the
+validation slice), {training.get("epochs")} epochs, best epoch {train.get("best_epoch")} by validation ROUGE-1
+({train.get("validation_rouge_best")}), seed {training.get("seed")}. Wall time {seconds.get("total")} s (encoding
+{seconds.get("encode")} s; a warm feature cache skips it) on {train.get("cpu")}, peak RSS {train.get("peak_rss_mb")} MB,
+artifact {result["artifact_bytes"] / 1e6:.2f} MB.
 """
     (model_dir / "README.md").write_text(card, encoding="utf-8")

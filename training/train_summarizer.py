@@ -1,20 +1,26 @@
 """Train the extractive sentence scorer on IndoSum.
 
-    python -m training.train_summarizer --config configs/summarizer.yaml
+    python -m training.train_summarizer --config configs/summarizer.yaml [--set KEY=VALUE ...]
 
-Articles run once through the backbone's lower layers (the same pass the topic classifier uses);
-token states are pooled per sentence and cached, then a small inter-sentence transformer learns
-IndoSum's extractive labels. Checkpoint chosen on validation ROUGE-1 of the top-3 selection.
+Articles (title from the URL slug + cleaned body, exactly the text the service reads) run once
+through the backbone's lower layers, the same pass the topic classifier uses; token states are
+pooled per sentence and cached on disk, then a small inter-sentence transformer learns which
+sentences make the summary. The checkpoint is chosen on validation ROUGE-1 of the served selection
+(headings and fragments excluded, the configured redundancy filter). ``evaluate_summarizer --cv``
+runs the same fitting on cross-validation folds.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import logging
 import random
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -22,8 +28,20 @@ from rouge_score import rouge_scorer
 from tqdm import tqdm
 
 from service.backbone import load_backbone
-from service.encoder import encode_documents, encoder_layers, sentence_vectors
-from service.summarizer import SentenceScorer, Summarizer, SummarizerConfig, position_features, select
+from service.encoder import encoder_layers, inference_precision
+from service.summarizer import (
+    LEXICAL_FEATURES,
+    POSITION_FEATURES,
+    SentenceScorer,
+    Summarizer,
+    SummarizerConfig,
+    article_text,
+    build_scorer,
+    select,
+    sentence_features,
+    split_body,
+    summary_length,
+)
 from service.text import Sentence
 from training.config import config_from_args, project_path, write_training_outputs
 from training.train_classifier import seed_everything
@@ -33,36 +51,158 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class CachedArticle:
-    text: str
+    """One article as the scorer sees it, encoded once."""
+
+    id: str
+    fold: int
+    split: str
+    text: str  # title line + body, as served
+    body_start: int
     summary: str
     sentences: list[Sentence]
+    eligible: list[bool]
     vectors: torch.Tensor
     features: torch.Tensor
-    labels: torch.Tensor
+    title: torch.Tensor
+    labels: torch.Tensor  # IndoSum's extractive labels carried over to our sentences
 
 
-def load_split(model, tokenizer, rows, n_lower: int, max_length: int, prefix: str, batch_size: int, desc: str):
-    """Encode articles in chunks (bounded memory) and keep only their pooled sentence vectors."""
+def summarizer_config(config: dict, resolved, n_lower: int) -> SummarizerConfig:
+    return SummarizerConfig(
+        backbone=config["backbone"],
+        backbone_fingerprint=resolved.fingerprint,
+        feature_layer=n_lower,
+        max_length=config["max_length"],
+        prefix=resolved.passage_prefix,
+        width=config["width"],
+        layers=config["layers"],
+        heads=config["heads"],
+        lexical_features=config.get("lexical_features", False),
+        similarity_features=config.get("similarity_features", False),
+        block_trigrams=config.get("block_trigrams", True),
+    )
+
+
+def encode_articles(summarizer: Summarizer, rows: list[dict], batch_size: int, desc: str) -> list[CachedArticle]:
+    """Encode articles in chunks (bounded memory) and keep only what the scorer reads."""
     cached = []
     for start in tqdm(range(0, len(rows), 64), desc=desc, unit="64 articles"):
         chunk = rows[start : start + 64]
-        docs = encode_documents(model, tokenizer, [r["text"] for r in chunk], n_lower, max_length, prefix, batch_size)
-        for row, doc in zip(chunk, docs, strict=True):
-            sentences = [
-                Sentence(s, e, row["text"][s:e])
-                for s, e in zip(row["sentence_starts"], row["sentence_ends"], strict=True)
-            ]
+        texts = [article_text(r["title"], r["body"]) for r in chunk]
+        docs = summarizer.encode([t for t, _ in texts], batch_size)
+        for row, (text, body_start), doc in zip(chunk, texts, docs, strict=True):
+            sentences = split_body(text, body_start)
+            if [s.start - body_start for s in sentences] != list(row["sentence_starts"]):
+                raise ValueError(f"article {row['id']}: sentence split differs from the corpus; rebuild the data")
+            vectors, _, title = summarizer.inputs(text, sentences, doc, body_start)
+            features = sentence_features(text, sentences, body_start, lexical=True)  # all; sliced per config
             cached.append(
                 CachedArticle(
-                    text=row["text"],
+                    id=row["id"],
+                    fold=row["fold"],
+                    split=row["split"],
+                    text=text,
+                    body_start=body_start,
                     summary=row["summary"],
                     sentences=sentences,
-                    vectors=sentence_vectors(doc, row["sentence_starts"], row["sentence_ends"]),
-                    features=position_features(row["text"], sentences),
+                    eligible=summary_length(text, sentences, 3, None, None)[0],
+                    vectors=vectors,
+                    features=features,
+                    title=title,
                     labels=torch.tensor(row["labels"], dtype=torch.float32),
                 )
             )
     return cached
+
+
+def load_corpus(config: dict, summarizer: Summarizer) -> list[CachedArticle]:
+    """Every IndoSum article encoded, from a disk cache keyed by the backbone, settings and data."""
+    from datasets import concatenate_datasets, load_from_disk
+
+    data = load_from_disk(str(project_path(config["data_dir"])))
+    rows = list(concatenate_datasets([data["train"], data["validation"]]))
+    if config.get("max_articles"):
+        rows = rows[: config["max_articles"]]
+    key = hashlib.sha1(
+        json.dumps(
+            [
+                [
+                    getattr(summarizer.config, k)
+                    for k in ("backbone_fingerprint", "feature_layer", "max_length", "prefix")
+                ],
+                inference_precision(),
+                [(r["id"], r["title"], r["body"]) for r in rows],
+            ],
+            sort_keys=True,
+            default=str,
+        ).encode()
+    ).hexdigest()[:16]
+    path = project_path(config.get("feature_cache", "build/cache")) / f"summaries-{key}.pt"
+    if path.exists():
+        logger.info("encoded articles from %s", path)
+        return torch.load(path, weights_only=False)
+    articles = encode_articles(summarizer, rows, config["encode_batch_size"], "encode IndoSum")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".tmp")
+    torch.save(articles, partial)
+    partial.replace(path)
+    return articles
+
+
+@functools.cache
+def _oracle_scorer() -> rouge_scorer.RougeScorer:
+    return rouge_scorer.RougeScorer(["rouge1", "rouge2"], use_stemmer=False)
+
+
+def oracle_selection(sentences: list[str], reference: str, max_sentences: int = 5) -> list[int]:
+    """Greedily add the sentence that most improves ROUGE-1 + ROUGE-2 F1; stop when none does."""
+    scorer = _oracle_scorer()
+    chosen: list[int] = []
+    best = 0.0
+    while len(chosen) < max_sentences:
+        candidates = []
+        for index in range(len(sentences)):
+            if index in chosen:
+                continue
+            summary = " ".join(sentences[i] for i in sorted([*chosen, index]))
+            score = scorer.score(reference, summary)
+            candidates.append((score["rouge1"].fmeasure + score["rouge2"].fmeasure, index))
+        if not candidates:
+            break
+        value, index = max(candidates)
+        if value <= best:
+            break
+        best, chosen = value, [*chosen, index]
+    return sorted(chosen)
+
+
+def oracle_choices(articles: list[CachedArticle], cache_dir: Path) -> dict[str, list[int]]:
+    """The greedy ORACLE's sentence indices per article id, cached on disk (they depend on the text only)."""
+    key = hashlib.sha1(json.dumps([(a.id, a.text, a.summary) for a in articles]).encode()).hexdigest()[:16]
+    cache = cache_dir / f"oracle-{key}.json"
+    if cache.exists():
+        return json.loads(cache.read_text())
+    chosen = {
+        a.id: oracle_selection([s.text for s in a.sentences], a.summary)
+        for a in tqdm(articles, desc="oracle", unit="article")
+    }
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(chosen))
+    return chosen
+
+
+def with_targets(articles: list[CachedArticle], target: str, oracle: dict[str, list[int]]) -> list[CachedArticle]:
+    """Training targets: IndoSum's extractive labels (``gold``) or the greedy ROUGE ORACLE (``oracle``)."""
+    if target == "gold":
+        return articles
+    if target != "oracle":
+        raise ValueError(f"target must be gold or oracle, not {target!r}")
+    out = []
+    for article in articles:
+        labels = torch.zeros(len(article.sentences))
+        labels[oracle[article.id]] = 1.0
+        out.append(replace(article, labels=labels))
+    return out
 
 
 def collate(articles: list[CachedArticle], max_sentences: int):
@@ -72,6 +212,7 @@ def collate(articles: list[CachedArticle], max_sentences: int):
     features = torch.zeros((len(articles), width, articles[0].features.shape[1]))
     labels = torch.zeros((len(articles), width))
     mask = torch.zeros((len(articles), width), dtype=torch.bool)
+    titles = torch.stack([a.title for a in articles])
     for row, article in enumerate(articles):
         n = min(len(article.sentences), width)
         vectors[row, :n], features[row, :n], labels[row, :n] = (
@@ -80,19 +221,24 @@ def collate(articles: list[CachedArticle], max_sentences: int):
             article.labels[:n],
         )
         mask[row, :n] = True
-    return vectors, features, labels, mask
+    return vectors, features, labels, mask, titles
 
 
 @torch.no_grad()
 def article_scores(scorer: SentenceScorer, article: CachedArticle) -> np.ndarray:
-    n = len(article.sentences)
-    mask = torch.ones((1, n), dtype=torch.bool)
-    return scorer(article.vectors.unsqueeze(0), article.features.unsqueeze(0), mask)[0].numpy()
+    mask = torch.ones((1, len(article.sentences)), dtype=torch.bool)
+    features = article.features.unsqueeze(0)
+    return scorer(article.vectors.unsqueeze(0), features, mask, article.title.unsqueeze(0))[0].numpy()
+
+
+@functools.cache
+def _rouge() -> rouge_scorer.RougeScorer:
+    return rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=False)
 
 
 def mean_rouge(pairs: list[tuple[str, str]]) -> dict[str, float]:
     """Mean ROUGE-1/2/L F1 (rouge-score, no stemmer) over (prediction, reference) pairs."""
-    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=False)
+    scorer = _rouge()
     totals = {"rouge1": 0.0, "rouge2": 0.0, "rougeL": 0.0}
     for prediction, reference in pairs:
         for key, value in scorer.score(reference, prediction).items():
@@ -100,97 +246,107 @@ def mean_rouge(pairs: list[tuple[str, str]]) -> dict[str, float]:
     return {key: round(100 * value / max(len(pairs), 1), 2) for key, value in totals.items()}
 
 
-def summaries_from_scores(
+def served_summaries(
     articles: list[CachedArticle], scores: list[np.ndarray], k: int, block_trigrams: bool = True
 ) -> list[tuple[str, str]]:
+    """(summary, reference) pairs chosen exactly as ``Summarizer.summarize`` chooses (eligible only)."""
     out = []
     for article, score in zip(articles, scores, strict=True):
-        chosen = select(score, article.sentences, max_sentences=k, block_trigrams=block_trigrams)
+        eligible, budget, notes = summary_length(article.text, article.sentences, k, None, None)
+        if notes is not None:
+            chosen = [i for i, ok in enumerate(eligible) if ok]
+        else:
+            chosen = select(score, article.sentences, budget, None, block_trigrams, eligible)
         out.append((" ".join(article.sentences[i].text for i in chosen), article.summary))
     return out
 
 
-def train(config: dict) -> dict:
-    from datasets import load_from_disk
-
-    started = time.perf_counter()
+def fit_scorer(
+    train_articles: list[CachedArticle],
+    validation: list[CachedArticle],
+    config: dict,
+    scorer_config: SummarizerConfig,
+) -> tuple[SentenceScorer, dict]:
+    """Train a fresh scorer; keep the epoch with the best validation ROUGE-1 of the served selection."""
     seed_everything(config["seed"])
-    model, tokenizer, resolved = load_backbone(config["backbone"])
-    n_lower = min(config["feature_layer"], len(encoder_layers(model)))
-    data = load_from_disk(str(project_path(config["data_dir"])))
-    limit = config.get("max_articles")
-    splits = {}
-    for name in ("train", "validation"):
-        rows = list(data[name])[:limit] if limit else list(data[name])
-        splits[name] = load_split(
-            model,
-            tokenizer,
-            rows,
-            n_lower,
-            config["max_length"],
-            resolved.passage_prefix,
-            config["encode_batch_size"],
-            f"encode {name}",
-        )
-    encoded_at = time.perf_counter()
-
-    scorer = SentenceScorer(model.config.hidden_size, config["width"], config["layers"], config["heads"])
+    scorer = build_scorer(train_articles[0].vectors.shape[1], scorer_config)
     optimizer = torch.optim.AdamW(scorer.parameters(), lr=config["lr"], weight_decay=config.get("weight_decay", 0.01))
-    positives = sum(float(a.labels.sum()) for a in splits["train"])
-    negatives = sum(len(a.labels) for a in splits["train"]) - positives
+    positives = sum(float(a.labels.sum()) for a in train_articles)
+    negatives = sum(len(a.labels) for a in train_articles) - positives
     pos_weight = torch.tensor(negatives / max(positives, 1.0)) ** config.get("pos_weight_power", 0.5)
     rng = random.Random(config["seed"])
     best, history = {"rouge1": -1.0}, []
     for epoch in range(config["epochs"]):
         scorer.train()
-        order = list(range(len(splits["train"])))
+        order = list(range(len(train_articles)))
         rng.shuffle(order)
         for start in range(0, len(order), config["batch_size"]):
-            batch = [splits["train"][i] for i in order[start : start + config["batch_size"]]]
-            vectors, features, labels, mask = collate(batch, scorer.max_sentences)
-            logits = scorer(vectors, features, mask)
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(
-                logits, labels, pos_weight=pos_weight, reduction="none"
-            )
-            loss = (loss * mask).sum() / mask.sum()
+            batch = [train_articles[i] for i in order[start : start + config["batch_size"]]]
+            vectors, features, labels, mask, titles = collate(batch, scorer.max_sentences)
+            logits = scorer(vectors, features, mask, titles)
+            if config.get("loss", "bce") == "listwise":
+                # Softmax over an article's sentences against its labels spread evenly (a ranking loss).
+                logits = logits.masked_fill(~mask, -1e4)
+                target = labels / labels.sum(-1, keepdim=True).clamp(min=1)
+                loss = -(target * torch.log_softmax(logits, dim=-1)).sum(-1).mean()
+            else:
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                    logits, labels, pos_weight=pos_weight, reduction="none"
+                )
+                loss = (loss * mask).sum() / mask.sum()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(scorer.parameters(), 1.0)
             optimizer.step()
             optimizer.zero_grad()
         scorer.eval()
-        val = splits["validation"]
-        rouge = mean_rouge(summaries_from_scores(val, [article_scores(scorer, a) for a in val], config["select_k"]))
+        scores = [article_scores(scorer, a) for a in validation]
+        rouge = mean_rouge(served_summaries(validation, scores, config["select_k"], scorer_config.block_trigrams))
         history.append({"epoch": epoch + 1, "loss": round(float(loss), 4), **{f"val_{k}": v for k, v in rouge.items()}})
         logger.info("epoch %d: %s", epoch + 1, history[-1])
         if rouge["rouge1"] > best["rouge1"]:
             best = {**rouge, "epoch": epoch + 1, "state": {k: v.clone() for k, v in scorer.state_dict().items()}}
-    scorer.load_state_dict(best["state"])
+    scorer.load_state_dict(best.pop("state"))
+    scorer.eval()
+    return scorer, {"best": best, "history": history}
 
-    summarizer = Summarizer(
-        model,
-        tokenizer,
-        scorer,
-        SummarizerConfig(
-            backbone=config["backbone"],
-            backbone_fingerprint=resolved.fingerprint,
-            feature_layer=n_lower,
-            max_length=config["max_length"],
-            prefix=resolved.passage_prefix,
-            width=config["width"],
-            layers=config["layers"],
-            heads=config["heads"],
-        ),
-    )
+
+def base_summarizer(config: dict) -> tuple[Summarizer, SummarizerConfig]:
+    """The backbone wrapped as a scorer-less Summarizer carrying the configured settings."""
+    model, tokenizer, resolved = load_backbone(config["backbone"])
+    n_lower = min(config["feature_layer"], len(encoder_layers(model)))
+    scorer_config = summarizer_config(config, resolved, n_lower)
+    return Summarizer(model.eval(), tokenizer, None, scorer_config), scorer_config
+
+
+def for_scorer(articles: list[CachedArticle], scorer_config: SummarizerConfig) -> list[CachedArticle]:
+    """The articles with the hand features ``scorer_config`` asks for (the cache holds all of them)."""
+    width = POSITION_FEATURES + (LEXICAL_FEATURES if scorer_config.lexical_features else 0)
+    return [replace(a, features=a.features[:, :width]) for a in articles]
+
+
+def train(config: dict) -> dict:
+    started = time.perf_counter()
+    summarizer, scorer_config = base_summarizer(config)
+    articles = for_scorer(load_corpus(config, summarizer), scorer_config)
+    oracle = oracle_choices(articles, project_path(config.get("feature_cache", "build/cache")))
+    articles = with_targets(articles, config.get("target", "gold"), oracle)
+    encoded_at = time.perf_counter()
+    train_articles = [a for a in articles if a.split == "train"]
+    validation = [a for a in articles if a.split == "validation"]
+    scorer, fit = fit_scorer(train_articles, validation, config, scorer_config)
+    summarizer.scorer = scorer
+
     out_dir = project_path(config["output_dir"])
     if out_dir.exists():
         shutil.rmtree(out_dir)
     summarizer.save_pretrained(out_dir)
     metrics = {
-        "train_articles": len(splits["train"]),
-        "validation_articles": len(splits["validation"]),
-        "best_epoch": best["epoch"],
-        "validation_rouge_best": {k: best[k] for k in ("rouge1", "rouge2", "rougeL")},
-        "history": history,
+        "train_articles": len(train_articles),
+        "validation_articles": len(validation),
+        "best_epoch": fit["best"]["epoch"],
+        "validation_rouge_best": {k: fit["best"][k] for k in ("rouge1", "rouge2", "rougeL")},
+        "history": fit["history"],
+        "precision": inference_precision(),
         "seconds": {
             "encode": round(encoded_at - started, 1),
             "train": round(time.perf_counter() - encoded_at, 1),
