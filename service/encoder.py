@@ -158,22 +158,19 @@ def token_states(doc: EncodedDocument, states: Sequence[torch.Tensor] | None = N
     return torch.cat([window[1 : 1 + len(spans)] for window, spans in zip(states, doc.offsets, strict=True)])
 
 
-def pooling_matrix(doc: EncodedDocument, span_starts: Sequence[int], span_ends: Sequence[int]) -> torch.Tensor:
-    """(spans, tokens) weights averaging the tokens inside each character span (rows of zeros for none)."""
-    flat = [span for spans in doc.offsets for span in spans]
-    weights = torch.zeros((len(span_starts), len(flat)), dtype=torch.float32)
-    starts = list(span_starts)
-    for position, (start, end) in enumerate(flat):
-        if end <= 0 or start < 0:
-            continue
-        index = bisect.bisect_right(starts, start) - 1
-        if index >= 0 and start < span_ends[index]:
-            weights[index, position] = 1.0
-    return weights / weights.sum(1, keepdim=True).clamp(min=1)
-
-
 def sentence_vectors(
     doc: EncodedDocument, sentence_starts: Sequence[int], sentence_ends: Sequence[int]
 ) -> torch.Tensor:
     """Mean of the token states inside each sentence span (zeros for a sentence with no token)."""
-    return pooling_matrix(doc, sentence_starts, sentence_ends) @ token_states(doc).float()
+    starts = list(sentence_starts)
+    owner = []  # the sentence each text token belongs to, -1 for none
+    for spans in doc.offsets:
+        for start, end in spans:
+            index = bisect.bisect_right(starts, start) - 1 if end > 0 and start >= 0 else -1
+            owner.append(index if index >= 0 and start < sentence_ends[index] else -1)
+    owner = torch.tensor(owner, dtype=torch.long)
+    keep = owner >= 0
+    states = token_states(doc).float()
+    sums = torch.zeros((len(starts), states.shape[-1]), dtype=torch.float32).index_add_(0, owner[keep], states[keep])
+    counts = torch.bincount(owner[keep], minlength=len(starts)).float()
+    return sums / counts.clamp(min=1).unsqueeze(1)

@@ -187,7 +187,9 @@ def oracle_choices(articles: list[CachedArticle], cache_dir: Path) -> dict[str, 
         for a in tqdm(articles, desc="oracle", unit="article")
     }
     cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps(chosen))
+    partial = cache.with_suffix(".tmp")
+    partial.write_text(json.dumps(chosen))
+    partial.replace(cache)
     return chosen
 
 
@@ -328,8 +330,11 @@ def train(config: dict) -> dict:
     started = time.perf_counter()
     summarizer, scorer_config = base_summarizer(config)
     articles = for_scorer(load_corpus(config, summarizer), scorer_config)
-    oracle = oracle_choices(articles, project_path(config.get("feature_cache", "build/cache")))
-    articles = with_targets(articles, config.get("target", "gold"), oracle)
+    target = config.get("target", "gold")
+    oracle = (
+        oracle_choices(articles, project_path(config.get("feature_cache", "build/cache"))) if target == "oracle" else {}
+    )
+    articles = with_targets(articles, target, oracle)
     encoded_at = time.perf_counter()
     train_articles = [a for a in articles if a.split == "train"]
     validation = [a for a in articles if a.split == "validation"]
