@@ -167,8 +167,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"input file {args.input} not found")
     if args.max_sentences < 1:
         parser.error("--max-sentences must be at least 1")
-    if args.ratio is not None and not 0 < args.ratio <= 1:
-        parser.error("--ratio must be above 0 and at most 1")
+    from service.summarizer import check_ratio  # torch comes with it; the analyzer needs it next anyway
+
+    try:
+        check_ratio(args.ratio)
+    except ValueError as error:
+        parser.error(f"--ratio: {error}")
 
     from service.analyzer import DEFAULT_SERVICE_CONFIG, Analyzer
 

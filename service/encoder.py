@@ -152,10 +152,9 @@ def pad_states(states: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tens
     return hidden, mask
 
 
-def token_states(doc: EncodedDocument, states: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
+def token_states(doc: EncodedDocument) -> torch.Tensor:
     """(tokens, hidden): the states of every text token, windows concatenated, CLS/SEP left out."""
-    states = doc.states if states is None else states
-    return torch.cat([window[1 : 1 + len(spans)] for window, spans in zip(states, doc.offsets, strict=True)])
+    return torch.cat([window[1 : 1 + len(spans)] for window, spans in zip(doc.states, doc.offsets, strict=True)])
 
 
 def sentence_vectors(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -237,24 +238,30 @@ def build_scorer(hidden_size: int, config: SummarizerConfig) -> SentenceScorer:
     )
 
 
-def summary_length(
-    text: str, sentences: list[Sentence], max_sentences: int | None, max_words: int | None, ratio: float | None
-) -> tuple[list[bool], int | None, list[str] | None]:
-    """Which sentences may be chosen, how many to choose, and the notes when no model is needed.
+def choose(
+    text: str,
+    sentences: list[Sentence],
+    scores: Callable[[], np.ndarray],
+    max_sentences: int | None,
+    max_words: int | None = None,
+    ratio: float | None = None,
+    block_trigrams: bool = True,
+) -> tuple[list[int], list[str]]:
+    """The summary's sentence indices and notes: eligible sentences only, within the length options.
 
-    Returns ``(eligible, budget, notes)``; ``notes`` is not None when the answer is already known:
-    nothing eligible (empty summary) or the eligible sentences fit the request (all of them).
+    ``scores`` is called only when a choice is needed (not when nothing is eligible, nor when every
+    eligible sentence fits the request).
     """
     eligible = [is_summary_sentence(text, s) for s in sentences]
     candidates = [i for i, ok in enumerate(eligible) if ok]
     budget = max(1, math.ceil(ratio * len(candidates))) if ratio is not None else max_sentences
     limit = budget if budget is not None else len(candidates)
-    words = sum(len(_WORD.findall(sentences[i].text)) for i in candidates)
     if not candidates:
-        return eligible, budget, ["no complete sentence to summarise (only headings or fragments)"] if sentences else []
+        return [], ["no complete sentence to summarise (only headings or fragments)"] if sentences else []
+    words = sum(len(_WORD.findall(sentences[i].text)) for i in candidates)
     if len(candidates) <= limit and (max_words is None or words <= max_words):
-        return eligible, budget, ["text is not longer than the requested summary; returned whole"]
-    return eligible, budget, None
+        return candidates, ["text is not longer than the requested summary; returned whole"]
+    return select(scores(), sentences, budget, max_words, block_trigrams, eligible), []
 
 
 class Summarizer:
@@ -343,14 +350,16 @@ class Summarizer:
             documents = self.encode(texts, batch_size)
         out = []
         for index, (text, sentences) in enumerate(zip(texts, split, strict=True)):
-            eligible, budget, notes = summary_length(text, sentences, max_sentences, max_words, ratio)
-            if notes is not None:
-                chosen = [i for i, ok in enumerate(eligible) if ok]
-            else:
-                doc = documents[index] if needs_encoding else None
-                scores = self.sentence_scores(text, sentences, doc, method, body_starts[index])
-                chosen = select(scores, sentences, budget, max_words, self.blocks_trigrams(method), eligible)
-                notes = []
+            doc = documents[index] if needs_encoding else None
+            chosen, notes = choose(
+                text,
+                sentences,
+                lambda: self.sentence_scores(text, sentences, doc, method, body_starts[index]),  # noqa: B023
+                max_sentences,
+                max_words,
+                ratio,
+                self.blocks_trigrams(method),
+            )
             shift = body_starts[index]
             picked = [
                 SummarySentence(i, sentences[i].start - shift, sentences[i].end - shift, sentences[i].text)

@@ -113,6 +113,7 @@ def normalize_whitespace(text: str) -> str:
     return text.strip()
 
 
+_CREDIT_PATTERN = r"\(\s*[a-z]{2,5}\s*/\s*[a-z]{2,5}\s*\)"  # "(fbr/wes)": the desk's initials end the story
 BOILERPLATE_LINE = re.compile(
     r"""^\s*(?:
         baca\s+(?:juga|selengkapnya|berita)\b.*
@@ -127,7 +128,9 @@ BOILERPLATE_LINE = re.compile(
       | dapatkan\s+(?:update|berita|informasi)\b.*
       | (?:artikel|berita)\s+ini\s+(?:telah|sudah)\s+(?:tayang|terbit|dipublikasikan)\b.*
       | (?:editor|penulis|reporter|pewarta|sumber|foto|video)\s*:.*
-      | \(\s*[a-z]{2,5}\s*/\s*[a-z]{2,5}\s*\)
+      | """
+    + _CREDIT_PATTERN
+    + r"""
       | \[gambas:[^\]]*\]
       | saksikan\s+(?:juga\s+)?(?:live|video|pembahasan|selengkapnya)\b.*
       | [-–—_=*•]{3,}
@@ -231,7 +234,7 @@ _DATELINE = re.compile(r"^(?P<head>[^\n]{0,100}?)(?:\s[-–—]+\s?|[-–—]+\s
 _OUTLET_PREFIX = re.compile(r"^[\w.]+\.(?:com|co\.id|co|id|net)\s*,\s*", re.IGNORECASE)
 _MISSING_SPACE_AFTER_STOP = re.compile(r"(?<=[a-z]{2})([.!?])(?=[A-Z][a-z])")
 _MISSING_SPACE_AFTER_COMMA = re.compile(r"(?<=[a-z]{2}),(?=[A-Za-z]{2})")
-_CREDIT = re.compile(r"^\(\s*[a-z]{2,5}\s*/\s*[a-z]{2,5}\s*\)")  # "(fbr/wes)": the desk's initials end the story
+_CREDIT = re.compile("^" + _CREDIT_PATTERN)
 _SENTENCE_END = re.compile(r"[.!?…][\"”’'»)\]]*$")
 _LIST_INTRO_END = re.compile(r"[:;][\"”’'»)\]]*$")
 _RELATED_HEADING = re.compile(  # a line that only announces other articles: "Baca juga:", "Berita terkait"

@@ -36,8 +36,12 @@ def config_from_args(description: str, default_config: str, argv: list[str] | No
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config values (YAML)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = load_config(project_path(args.config))
-    for item in args.set:
+    return apply_overrides(load_config(project_path(args.config)), args.set)
+
+
+def apply_overrides(config: dict, items: list[str]) -> dict:
+    """``KEY=VALUE`` overrides (values parsed as YAML) applied to ``config`` in place."""
+    for item in items:
         key, value = item.split("=", 1)
         config[key] = yaml.safe_load(value)
     return config

@@ -23,10 +23,8 @@ import statistics
 import time
 from pathlib import Path
 
-import yaml
-
 from service.summarizer import Summarizer, centroid_scores
-from training.config import cpu_description, load_config, project_path
+from training.config import apply_overrides, cpu_description, load_config, project_path
 from training.model_card import write_summarizer_card
 from training.train_summarizer import (
     CachedArticle,
@@ -45,6 +43,11 @@ logger = logging.getLogger(__name__)
 METRICS = ("rouge1", "rouge2", "rougeL")
 
 
+def plain_lead(articles: list[CachedArticle], k: int) -> list[tuple[str, str]]:
+    """(first k sentences of the splitter, reference) pairs: LEAD-k with no rule of ours applied."""
+    return [(" ".join(s.text for s in a.sentences[:k]), a.summary) for a in articles]
+
+
 def method_pairs(
     articles: list[CachedArticle], summarizer: Summarizer, k: int, oracle: dict[str, str]
 ) -> dict[str, list[tuple[str, str]]]:
@@ -56,7 +59,7 @@ def method_pairs(
         "model": served_summaries(
             articles, [article_scores(summarizer.scorer, a) for a in articles], k, summarizer.config.block_trigrams
         ),
-        "lead3_plain": [(" ".join(s.text for s in a.sentences[:k]), a.summary) for a in articles],
+        "lead3_plain": plain_lead(articles, k),
         "lead": [(summary.text, a.summary) for summary, a in zip(lead, articles, strict=True)],
         "centroid": served_summaries(articles, [centroid_scores(a.vectors) for a in articles], k),
         "oracle": [(oracle[a.id], a.summary) for a in articles],
@@ -204,7 +207,7 @@ def evaluate_shipped(config: dict, model_dir: Path, k: int) -> dict:
     validation = [a for a in articles if a.split == "validation"]
     scores = [article_scores(summarizer.scorer, a) for a in validation]
     served = mean_rouge(served_summaries(validation, scores, k, summarizer.config.block_trigrams))
-    lead = mean_rouge([(" ".join(s.text for s in a.sentences[:k]), a.summary) for a in validation])
+    lead = mean_rouge(plain_lead(validation, k))
     return {
         "validation_articles": len(validation),
         "sentences_per_summary": k,
@@ -230,9 +233,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     model_dir = project_path(args.model)
     config = load_config(project_path(args.config) if args.config else model_dir / "training_config.yaml")
-    for item in args.set:
-        key, value = item.split("=", 1)
-        config[key] = yaml.safe_load(value)
+    apply_overrides(config, args.set)
     if args.cv:
         result = cross_validate(config, args.k, args.folds)
         out = project_path(args.out) if args.out else model_dir / "cv.json"

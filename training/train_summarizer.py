@@ -19,7 +19,7 @@ import logging
 import random
 import shutil
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,10 +37,10 @@ from service.summarizer import (
     SummarizerConfig,
     article_text,
     build_scorer,
-    select,
+    choose,
+    is_summary_sentence,
     sentence_features,
     split_body,
-    summary_length,
 )
 from service.text import Sentence
 from training.config import config_from_args, project_path, write_training_outputs
@@ -105,7 +105,7 @@ def encode_articles(summarizer: Summarizer, rows: list[dict], batch_size: int, d
                     body_start=body_start,
                     summary=row["summary"],
                     sentences=sentences,
-                    eligible=summary_length(text, sentences, 3, None, None)[0],
+                    eligible=[is_summary_sentence(text, s) for s in sentences],
                     vectors=vectors,
                     features=features,
                     title=title,
@@ -113,6 +113,17 @@ def encode_articles(summarizer: Summarizer, rows: list[dict], batch_size: int, d
                 )
             )
     return cached
+
+
+def _to_record(article: CachedArticle) -> dict:
+    """Plain types only, so the cache loads whatever script wrote it (no pickled classes)."""
+    record = {field.name: getattr(article, field.name) for field in fields(CachedArticle)}
+    record["sentences"] = [(s.start, s.end, s.text) for s in article.sentences]
+    return record
+
+
+def _from_record(record: dict) -> CachedArticle:
+    return CachedArticle(**(record | {"sentences": [Sentence(*s) for s in record["sentences"]]}))
 
 
 def load_corpus(config: dict, summarizer: Summarizer) -> list[CachedArticle]:
@@ -137,14 +148,14 @@ def load_corpus(config: dict, summarizer: Summarizer) -> list[CachedArticle]:
             default=str,
         ).encode()
     ).hexdigest()[:16]
-    path = project_path(config.get("feature_cache", "build/cache")) / f"summaries-{key}.pt"
+    path = project_path(config.get("feature_cache", "build/cache")) / f"summaries-v2-{key}.pt"
     if path.exists():
         logger.info("encoded articles from %s", path)
-        return torch.load(path, weights_only=False)
+        return [_from_record(record) for record in torch.load(path, weights_only=True)]
     articles = encode_articles(summarizer, rows, config["encode_batch_size"], "encode IndoSum")
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".tmp")
-    torch.save(articles, partial)
+    torch.save([_to_record(article) for article in articles], partial)
     partial.replace(path)
     return articles
 
@@ -254,11 +265,7 @@ def served_summaries(
     """(summary, reference) pairs chosen exactly as ``Summarizer.summarize`` chooses (eligible only)."""
     out = []
     for article, score in zip(articles, scores, strict=True):
-        eligible, budget, notes = summary_length(article.text, article.sentences, k, None, None)
-        if notes is not None:
-            chosen = [i for i, ok in enumerate(eligible) if ok]
-        else:
-            chosen = select(score, article.sentences, budget, None, block_trigrams, eligible)
+        chosen, _ = choose(article.text, article.sentences, lambda s=score: s, k, block_trigrams=block_trigrams)
         out.append((" ".join(article.sentences[i].text for i in chosen), article.summary))
     return out
 
