@@ -18,8 +18,16 @@ import yaml
 
 from service.classifier import TopicClassifier
 from service.labels import CONFIG_DIR, load_labels
-from service.summarizer import Summarizer, SummarySentence, article_text, check_ratio
-from service.text import clean_text, fix_mojibake, indonesian_score, looks_like_html, normalize_whitespace, strip_html
+from service.summarizer import Summarizer, SummarySentence, check_ratio
+from service.text import (
+    clean_text,
+    fix_mojibake,
+    indonesian_score,
+    looks_like_html,
+    normalize_whitespace,
+    strip_html,
+    title_and_body,
+)
 
 logger = logging.getLogger(__name__)
 PROJECT_ROOT = CONFIG_DIR.parent
@@ -191,7 +199,7 @@ class Analyzer:
     def _analyze_batch(
         self, articles: list[PreparedArticle], max_sentences, max_words, method, with_summary, ratio=None
     ) -> list[AnalysisResult]:
-        combined, body_starts = map(list, zip(*(article_text(a.title, a.text) for a in articles), strict=True))
+        combined, body_starts = map(list, zip(*(title_and_body(a.title, a.text) for a in articles), strict=True))
         with self._lock:
             documents = self.classifier.encode(combined)
             window_logits = self.classifier.logits_from_documents(documents)

@@ -147,11 +147,6 @@ def sentence_features(text: str, sentences: list[Sentence], body_start: int, lex
     return torch.cat([position, lexical_features(text[:body_start], sentences)], dim=-1)
 
 
-def article_text(title: str | None, body: str) -> tuple[str, int]:
-    """The text one encoder pass reads (title line + body) and where the body starts in it."""
-    return (f"{title}\n{body}", len(title) + 1) if title else (body, 0)
-
-
 def is_summary_sentence(text: str, sentence: Sentence) -> bool:
     """May this sentence stand in a summary? Not a fragment of three words or fewer, not a heading
     or a list lead-in ("Syarat Pemutihan Pajak", "Cara Ikut Lelang:") on a line of its own."""

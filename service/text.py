@@ -103,6 +103,11 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200d\u2060\
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 
 
+def title_and_body(title: str | None, body: str) -> tuple[str, int]:
+    """The text both models read (the title line, then the body) and where the body starts in it."""
+    return (f"{title}\n{body}", len(title) + 1) if title else (body, 0)
+
+
 def normalize_whitespace(text: str) -> str:
     """NFC, no control or zero-width characters, single spaces, at most one blank line."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")

@@ -25,6 +25,7 @@ from service.classifier import ClassifierConfig, TopicClassifier, new_head
 from service.encoder import encoder_layers, inference_precision, lower_states, pad_batch, pad_states, text_windows
 from service.labels import load_labels
 from service.probabilities import mix_log_probabilities, softmax
+from service.text import title_and_body
 from training.baselines import lexical_model, tfidf_logreg
 from training.calibration import choose_threshold, expected_calibration_error, fit_temperature
 from training.config import config_from_args, project_path, write_training_outputs
@@ -39,8 +40,9 @@ def seed_everything(seed: int) -> None:
 
 
 def article_text(row: dict) -> str:
-    """What the classifier reads: title and body (auxiliary rows are a title or sentence only)."""
-    return row["text"] if row["is_aux"] or not row["title"] else f"{row['title']}\n{row['text']}"
+    """What the classifier reads: title and body as the service joins them (auxiliary rows are a
+    title or sentence only)."""
+    return row["text"] if row["is_aux"] else title_and_body(row["title"], row["text"])[0]
 
 
 def load_rows(data_dir: Path, split: str, cap_per_label: int | None, seed: int) -> list[dict]:

@@ -35,14 +35,13 @@ from service.summarizer import (
     SentenceScorer,
     Summarizer,
     SummarizerConfig,
-    article_text,
     build_scorer,
     choose,
     is_summary_sentence,
     sentence_features,
     split_body,
 )
-from service.text import Sentence
+from service.text import Sentence, title_and_body
 from training.config import config_from_args, project_path, write_training_outputs
 from training.train_classifier import seed_everything
 
@@ -88,7 +87,7 @@ def encode_articles(summarizer: Summarizer, rows: list[dict], batch_size: int, d
     cached = []
     for start in tqdm(range(0, len(rows), 64), desc=desc, unit="64 articles"):
         chunk = rows[start : start + 64]
-        texts = [article_text(r["title"], r["body"]) for r in chunk]
+        texts = [title_and_body(r["title"], r["body"]) for r in chunk]
         docs = summarizer.encode([t for t, _ in texts], batch_size)
         for row, (text, body_start), doc in zip(chunk, texts, docs, strict=True):
             sentences = split_body(text, body_start)
