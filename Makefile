@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.warta-installed
 
-.PHONY: app test setup backbone lint clean
+.PHONY: app test setup backbone models lint clean
 
 # torch==2.13.0 first: a bare torch requirement could pull a multi-GB CUDA build.
 $(STAMP): pyproject.toml
@@ -19,13 +19,17 @@ setup: $(STAMP)
 backbone: setup
 	$(PY) -m service.backbone
 
-app: backbone
+# The ONNX Runtime (int8) copies of the shipped models, exported once per model version into the cache.
+models: backbone
+	$(PY) -m service.onnx_backend
+
+app: models
 	$(PY) app.py $(ARGS)
 
 lint: setup
 	$(PY) -m ruff check .
 
-test: backbone lint
+test: models lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -18,6 +18,7 @@ import yaml
 
 from service.classifier import TopicClassifier
 from service.labels import CONFIG_DIR, load_labels
+from service.onnx_backend import OnnxBuildError, backend_choice, load_onnx_models, requested_backend
 from service.summarizer import Summarizer, SummarySentence, check_ratio
 from service.text import (
     clean_text,
@@ -115,9 +116,12 @@ class Analyzer:
     Safe to share between threads: model calls are serialised (the CPU is the bottleneck anyway).
     """
 
-    def __init__(self, classifier: TopicClassifier, summarizer: Summarizer, settings: dict | None = None):
+    def __init__(
+        self, classifier: TopicClassifier, summarizer: Summarizer, settings: dict | None = None, backend: str = "torch"
+    ):
         self.classifier, self.summarizer = classifier, summarizer
         self.settings = settings or {}
+        self.backend = backend  # "onnx-int8", "torch-fp32" or "torch-bf16": what runs the encoder
         self.labels = load_labels()
         self.shared_pass = (
             classifier.n_lower == summarizer.config.feature_layer
@@ -134,7 +138,10 @@ class Analyzer:
         classifier_dir: str | Path | None = None,
         summarizer_dir: str | Path | None = None,
         config_path: str | Path = DEFAULT_SERVICE_CONFIG,
+        backend: str | None = None,
     ) -> Analyzer:
+        """Both models as configured in ``config_path``; ``backend`` (auto, onnx, torch) overrides
+        ``WARTA_BACKEND`` and the config's ``backend``."""
         settings = yaml.safe_load(Path(config_path).read_text()) or {}
         cache_dir = settings.get("cache_dir")
         backbone = settings.get("backbone")
@@ -143,10 +150,26 @@ class Analyzer:
             path = Path(path or settings[key])
             return path if path.is_absolute() else PROJECT_ROOT / path
 
-        classifier = TopicClassifier.load(resolve(classifier_dir, "classifier_dir"), backbone, cache_dir)
+        classifier_path, summarizer_path = (
+            resolve(classifier_dir, "classifier_dir"),
+            resolve(summarizer_dir, "summarizer_dir"),
+        )
+        if backend_choice(settings.get("backend"), backend) == "onnx":
+            try:
+                classifier, summarizer = load_onnx_models(
+                    classifier_path, summarizer_path, backbone, cache_dir, settings.get("threads")
+                )
+                return cls(classifier, summarizer, settings, backend="onnx-int8")
+            except OnnxBuildError as error:
+                if requested_backend(settings.get("backend"), backend) == "onnx":
+                    raise
+                logger.warning("%s; falling back to the PyTorch backend", error)
+        from service.encoder import inference_precision
+
+        classifier = TopicClassifier.load(classifier_path, backbone, cache_dir)
         shared = (classifier.backbone, classifier.tokenizer, classifier.resolved)
-        summarizer = Summarizer.load(resolve(summarizer_dir, "summarizer_dir"), backbone, cache_dir, shared)
-        return cls(classifier, summarizer, settings)
+        summarizer = Summarizer.load(summarizer_path, backbone, cache_dir, shared)
+        return cls(classifier, summarizer, settings, backend=f"torch-{inference_precision()}")
 
     def _prepare_all(self, items) -> list[PreparedArticle | AnalysisResult]:
         limits = {k: self.settings[k] for k in ("max_chars", "min_words") if k in self.settings}
@@ -200,9 +223,10 @@ class Analyzer:
         self, articles: list[PreparedArticle], max_sentences, max_words, method, with_summary, ratio=None
     ) -> list[AnalysisResult]:
         combined, body_starts = map(list, zip(*(title_and_body(a.title, a.text) for a in articles), strict=True))
+        topic_windows = self.classifier.windows_read()  # topics read only the windows they pool
         with self._lock:
-            documents = self.classifier.encode(combined)
-            window_logits = self.classifier.logits_from_documents(documents)
+            documents = self.classifier.encode(combined, max_windows=None if with_summary else topic_windows)
+            window_logits = self.classifier.logits_from_documents(documents, max_windows=topic_windows)
             summaries = (
                 self.summarizer.summarize(
                     combined,

@@ -9,10 +9,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import torch
-from safetensors.torch import load_file, save_file
-from torch import nn
-
 from service.backbone import BackboneError, load_backbone
 
 WEIGHTS_NAME = "model.safetensors"
@@ -41,12 +37,19 @@ def load_trained_backbone(
     return model, tokenizer, resolved
 
 
-def load_weights(module: nn.Module, path: Path) -> nn.Module:
+def load_weights(module, path: Path):
+    """``module`` (a torch ``nn.Module``) with the artifact's weights, in eval mode."""
+    from safetensors.torch import load_file
+
     module.load_state_dict({k: v.float() for k, v in load_file(str(path / WEIGHTS_NAME)).items()})
     return module.eval()
 
 
-def save_artifact(path: str | Path, module: nn.Module, config: dict) -> None:
+def save_artifact(path: str | Path, module, config: dict) -> None:
+    """Write ``module``'s weights (fp16) and ``config`` as a ``save_pretrained``-style directory."""
+    import torch
+    from safetensors.torch import save_file
+
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to(torch.float16).contiguous() for k, v in module.state_dict().items()}

@@ -9,30 +9,22 @@ with the encoder's at ``lexical_weight`` before calibration.
 
 from __future__ import annotations
 
-import copy
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch import nn
 
 from service.artifacts import load_trained_backbone, load_weights, read_config, save_artifact
-from service.embedding import mean_pool
-from service.encoder import (
-    EncodedDocument,
-    encode_documents,
-    encoder_layers,
-    inference_autocast,
-    pad_states,
-    run_layers,
-)
+from service.encoder import EncodedDocument, LowerLayers, encode_documents, pad_states
 from service.lexical import LexicalModel
 from service.probabilities import mix_log_probabilities, softmax
 
 logger = logging.getLogger(__name__)
+# (lower-layer states (batch, seq, hidden) float32, mask (batch, seq) int64) -> logits (batch, labels)
+HeadLogits = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 @dataclass
@@ -48,26 +40,6 @@ class TopicPrediction:
     topic: str
     topics: list[str]
     scores: list[TopicScore]
-
-
-class TopicHead(nn.Module):
-    """Upper encoder layers (copied from the backbone, then fine-tuned) + dropout + linear head."""
-
-    def __init__(self, upper_layers: nn.ModuleList, hidden_size: int, num_labels: int, dropout: float = 0.1):
-        super().__init__()
-        self.layers = upper_layers
-        self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(hidden_size, num_labels)
-
-    def forward(self, lower: torch.Tensor, attention_mask: torch.Tensor, config) -> torch.Tensor:
-        hidden = run_layers(self.layers, lower, attention_mask, config)
-        return self.classifier(self.dropout(mean_pool(hidden, attention_mask)))
-
-
-def new_head(backbone: nn.Module, num_labels: int, trainable_layers: int, dropout: float = 0.1) -> TopicHead:
-    layers = encoder_layers(backbone)
-    upper = nn.ModuleList(copy.deepcopy(layers[len(layers) - trainable_layers :]))
-    return TopicHead(upper, backbone.config.hidden_size, num_labels, dropout)
 
 
 @dataclass
@@ -87,38 +59,73 @@ class ClassifierConfig:
 
 
 class TopicClassifier:
-    """Load once, predict many: ``TopicClassifier.load(path).predict(texts)``. Thread-safe."""
+    """Load once, predict many: ``TopicClassifier.load(path).predict(texts)``. Thread-safe.
+
+    The encoder work is two functions: ``lower`` (the frozen lower layers, shared with the
+    summariser) and ``head_logits`` (the fine-tuned upper layers + head), run by PyTorch
+    (``from_torch``, training and ``backend: torch``) or ONNX Runtime (``service.onnx_backend``,
+    where ``lead_lower`` runs the windows the head reads at full precision and ``lower`` the rest
+    in int8).
+    """
 
     def __init__(
         self,
-        backbone: nn.Module,
         tokenizer,
-        head: TopicHead,
         config: ClassifierConfig,
+        lower: LowerLayers,
+        head_logits: HeadLogits,
+        n_lower: int,
         resolved=None,
         lexical: LexicalModel | None = None,
+        head=None,
+        backbone=None,
+        lead_lower: LowerLayers | None = None,
     ):
-        self.backbone, self.tokenizer, self.head, self.config = backbone, tokenizer, head, config
-        self.resolved, self.lexical = resolved, lexical
-        self.n_lower = len(encoder_layers(backbone)) - config.trainable_layers
+        self.tokenizer, self.config, self.lower, self.head_logits = tokenizer, config, lower, head_logits
+        self.lead_lower = lead_lower  # runs the windows the topic head reads, when set (see encode)
+        self.n_lower, self.resolved, self.lexical = n_lower, resolved, lexical
+        self.head, self.backbone = head, backbone  # the PyTorch modules, when PyTorch runs them
         self._lock = threading.Lock()
-        self.backbone.eval()
-        self.head.eval()
+
+    @classmethod
+    def from_torch(
+        cls, backbone, tokenizer, head, config: ClassifierConfig, resolved=None, lexical: LexicalModel | None = None
+    ) -> TopicClassifier:
+        from service.topic_head import head_logits
+        from service.torch_encoder import encoder_layers, torch_lower
+
+        n_lower = len(encoder_layers(backbone)) - config.trainable_layers
+        backbone.eval()
+        head.eval()
+        return cls(
+            tokenizer, config, torch_lower(backbone, n_lower), head_logits(head, backbone.config), n_lower, resolved,
+            lexical, head, backbone,
+        )  # fmt: skip
+
+    @staticmethod
+    def read(path: str | Path) -> tuple[ClassifierConfig, LexicalModel | None]:
+        """An artifact's settings and lexical model (what every backend needs besides the encoder)."""
+        path = Path(path)
+        config = ClassifierConfig(**read_config(path, "topic classifier"))
+        lexical = LexicalModel.load(path)
+        if config.lexical_weight > 0 and (lexical is None or lexical.labels != config.labels):
+            raise FileNotFoundError(f"{path} sets lexical_weight but holds no lexical model for its labels.")
+        return config, lexical
 
     @classmethod
     def load(
         cls, path: str | Path, backbone: str | None = None, cache_dir: Path | None = None, shared_backbone=None
     ) -> TopicClassifier:
+        """The artifact in ``path`` on its backbone, run by PyTorch."""
+        from service.topic_head import new_head
+
         path = Path(path)
-        config = ClassifierConfig(**read_config(path, "topic classifier"))
+        config, lexical = cls.read(path)
         model, tokenizer, resolved = load_trained_backbone(
             path, "topic classifier", config.__dict__, backbone, cache_dir, shared_backbone
         )
         head = load_weights(new_head(model, len(config.labels), config.trainable_layers), path)
-        lexical = LexicalModel.load(path)
-        if config.lexical_weight > 0 and (lexical is None or lexical.labels != config.labels):
-            raise FileNotFoundError(f"{path} sets lexical_weight but holds no lexical model for its labels.")
-        return cls(model, tokenizer, head, config, resolved, lexical)
+        return cls.from_torch(model, tokenizer, head, config, resolved, lexical)
 
     def save_pretrained(self, path: str | Path) -> None:
         save_artifact(path, self.head, self.config.__dict__)
@@ -127,20 +134,23 @@ class TopicClassifier:
         else:
             self.lexical.save(Path(path))
 
-    @torch.inference_mode()
-    def logits_from_documents(self, documents: list[EncodedDocument], batch_size: int = 32) -> list[np.ndarray]:
-        """Uncalibrated logits of every window, from lower-layer states already computed.
+    def logits_from_documents(
+        self, documents: list[EncodedDocument], batch_size: int = 32, max_windows: int | None = None
+    ) -> list[np.ndarray]:
+        """Uncalibrated logits of every window (or of the first ``max_windows``), from lower-layer
+        states already computed.
 
         The states may come from a pass shared with the summariser; windows are batched by length.
         """
-        flat = [(d, w) for d, doc in enumerate(documents) for w in range(len(doc.states))]
+        flat = [(d, w) for d, doc in enumerate(documents) for w in range(len(doc.states[:max_windows]))]
         order = sorted(range(len(flat)), key=lambda i: documents[flat[i][0]].states[flat[i][1]].shape[0])
-        out = [np.zeros((len(doc.states), len(self.config.labels)), dtype=np.float32) for doc in documents]
+        out = [
+            np.zeros((len(doc.states[:max_windows]), len(self.config.labels)), dtype=np.float32) for doc in documents
+        ]
         for start in range(0, len(order), batch_size):
             chosen = [flat[i] for i in order[start : start + batch_size]]
             hidden, mask = pad_states([documents[d].states[w] for d, w in chosen])
-            with inference_autocast():
-                logits = self.head(hidden, mask, self.backbone.config).float().numpy()
+            logits = self.head_logits(hidden, mask)
             for row, (d, w) in enumerate(chosen):
                 out[d][w] = logits[row]
         return out
@@ -148,22 +158,26 @@ class TopicClassifier:
     def encode(self, texts: list[str], batch_size: int = 32, max_windows: int | None = None) -> list[EncodedDocument]:
         with self._lock:
             return encode_documents(
-                self.backbone,
+                self.lower,
                 self.tokenizer,
                 texts,
-                self.n_lower,
                 self.config.max_length,
                 self.config.prefix,
                 batch_size,
                 max_windows,
+                self.lead_lower,
+                self.windows_read(),
             )
 
+    def windows_read(self, strategy: str | None = None) -> int | None:
+        """How many windows per text the topic decision reads: 1 for ``head``, all (None) otherwise."""
+        return 1 if (strategy or self.config.long_text) == "head" else None
+
     def window_logits_per_text(
-        self, texts: list[str], batch_size: int = 32, first_only: bool = False
+        self, texts: list[str], batch_size: int = 32, max_windows: int | None = None
     ) -> list[np.ndarray]:
-        """Logits of every window of every text (a long text is never cut)."""
-        documents = self.encode(texts, batch_size, max_windows=1 if first_only else None)
-        return self.logits_from_documents(documents, batch_size)
+        """Logits of every window of every text (a long text is never cut), or of the first ``max_windows``."""
+        return self.logits_from_documents(self.encode(texts, batch_size, max_windows), batch_size)
 
     def pool(self, per_text: list[np.ndarray], strategy: str | None = None) -> np.ndarray:
         """One row of logits per text: the first window's ("head") or the mean over windows ("chunk_mean")."""
@@ -175,9 +189,7 @@ class TopicClassifier:
     def neural_logits(self, texts: list[str], batch_size: int = 32, strategy: str | None = None) -> np.ndarray:
         """The encoder's pooled logits alone (what training compares and calibrates)."""
         strategy = strategy or self.config.long_text
-        return self.pool(
-            self.window_logits_per_text(texts, batch_size, first_only=strategy == "head"), strategy=strategy
-        )
+        return self.pool(self.window_logits_per_text(texts, batch_size, self.windows_read(strategy)), strategy)
 
     def combine(self, texts: list[str], neural: np.ndarray) -> np.ndarray:
         """Final uncalibrated scores: the encoder's logits mixed with the lexical model's, if any."""

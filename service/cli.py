@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"input file {args.input} not found")
     if args.max_sentences < 1:
         parser.error("--max-sentences must be at least 1")
-    from service.summarizer import check_ratio  # torch comes with it; the analyzer needs it next anyway
+    from service.summarizer import check_ratio
 
     try:
         check_ratio(args.ratio)
@@ -177,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     from service.analyzer import DEFAULT_SERVICE_CONFIG, Analyzer
 
     analyzer = Analyzer.load(config_path=args.config or DEFAULT_SERVICE_CONFIG)
+    print(f"backend: {analyzer.backend} (WARTA_BACKEND=auto|onnx|torch chooses)", file=sys.stderr)
     counts = analyze_file(analyzer, args.input, args.output, fmt, args.max_sentences, args.batch_size, args.ratio)
     print(f"{counts['rows']} rows written to {args.output} ({counts['errors']} with errors)", file=sys.stderr)
     return 0

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from service.encoder import pad_batch, text_windows
+from service.torch_encoder import tensors
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -44,7 +45,7 @@ def embed_texts(
     weights = np.zeros(len(texts), dtype=np.float64)
     for start in range(0, len(order), batch_size):
         batch = [windows[i] for i in order[start : start + batch_size]]
-        input_ids, attention = pad_batch([ids for _, ids in batch], tokenizer.pad_token_id)
+        input_ids, attention = tensors(*pad_batch([ids for _, ids in batch], tokenizer.pad_token_id))
         hidden = model(input_ids=input_ids, attention_mask=attention).last_hidden_state
         pooled = mean_pool(hidden, attention).double().numpy()
         for row, (text_index, ids) in enumerate(batch):

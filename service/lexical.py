@@ -16,8 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-import torch
-from safetensors.torch import load_file, save_file
+from safetensors.numpy import load_file, save_file
 
 from service.probabilities import log_softmax
 
@@ -78,9 +77,9 @@ class LexicalModel:
 
     def save(self, path: Path) -> None:
         tensors = {
-            "coef": torch.from_numpy(self.coef).to(torch.float16),
-            "intercept": torch.from_numpy(self.intercept),
-            "idf": torch.from_numpy(self.idf),
+            "coef": self.coef.astype(np.float16),
+            "intercept": self.intercept,
+            "idf": self.idf,
         }
         save_file(tensors, str(path / WEIGHTS_NAME))
         spec = {"labels": self.labels, "ngram_max": self.ngram_max, "sublinear_tf": self.sublinear_tf}
@@ -92,7 +91,7 @@ class LexicalModel:
         if not (path / TERMS_NAME).exists():
             return None
         spec = json.loads((path / TERMS_NAME).read_text())
-        tensors = {k: v.float().numpy() for k, v in load_file(str(path / WEIGHTS_NAME)).items()}
+        tensors = {k: v.astype(np.float32) for k, v in load_file(str(path / WEIGHTS_NAME)).items()}
         return cls(
             spec["terms"],
             tensors["idf"],

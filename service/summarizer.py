@@ -15,16 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch import nn
 
 from service.artifacts import load_trained_backbone, load_weights, read_config, save_artifact
-from service.encoder import (
-    EncodedDocument,
-    encode_documents,
-    encoder_layers,
-    sentence_vectors,
-)
+from service.encoder import EncodedDocument, LowerLayers, encode_documents, sentence_vectors
 from service.text import Sentence, is_heading, split_sentences
 
 METHODS = ("supervised", "centroid", "lead")
@@ -52,61 +45,7 @@ class Summary:
     notes: list[str] = field(default_factory=list)
 
 
-class SentenceScorer(nn.Module):
-    """Sentence vectors + hand features -> a small inter-sentence transformer -> one logit each.
-
-    Besides the pooled vector of each sentence it sees its position and length, its word overlap
-    with the title and with the rest of the article, and (computed here, from the vectors) its
-    cosine to the article's mean sentence and to the title: the signals extractive summarisers use
-    beyond position, made explicit for a head trained on a few thousand articles.
-    """
-
-    def __init__(
-        self,
-        hidden_size: int,
-        width: int = 128,
-        layers: int = 2,
-        heads: int = 4,
-        max_sentences: int = 128,
-        n_features: int = POSITION_FEATURES,
-        similarity: bool = False,
-    ):
-        super().__init__()
-        self.similarity = similarity
-        extra = 3 if similarity else 0
-        self.project = nn.Linear(hidden_size + n_features + extra, width)
-        self.position = nn.Embedding(max_sentences, width)
-        block = nn.TransformerEncoderLayer(width, heads, dim_feedforward=2 * width, dropout=0.1, batch_first=True)
-        self.context = nn.TransformerEncoder(block, layers, enable_nested_tensor=False)
-        self.out = nn.Linear(width, 1)
-        self.max_sentences = max_sentences
-
-    def forward(
-        self, vectors: torch.Tensor, features: torch.Tensor, mask: torch.Tensor, title: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        positions = torch.arange(vectors.shape[1]).clamp(max=self.max_sentences - 1)
-        inputs = [vectors, features]
-        if self.similarity:
-            inputs.append(similarity_features(vectors, mask, title))
-        x = self.project(torch.cat(inputs, dim=-1)) + self.position(positions)
-        x = self.context(x, src_key_padding_mask=~mask.bool())
-        return self.out(x).squeeze(-1)
-
-
-def similarity_features(vectors: torch.Tensor, mask: torch.Tensor, title: torch.Tensor | None) -> torch.Tensor:
-    """(batch, sentences, 3): cosine to the article's mean sentence, cosine to the title, has-title."""
-    normed = nn.functional.normalize(vectors, dim=-1)
-    weights = mask.float().unsqueeze(-1)
-    centroid = nn.functional.normalize((normed * weights).sum(1) / weights.sum(1).clamp(min=1), dim=-1)
-    to_centroid = (normed * centroid.unsqueeze(1)).sum(-1)
-    if title is None:
-        title = torch.zeros((vectors.shape[0], vectors.shape[-1]))
-    has_title = (title.abs().sum(-1) > 0).float()
-    to_title = (normed * nn.functional.normalize(title, dim=-1).unsqueeze(1)).sum(-1)
-    return torch.stack([to_centroid, to_title, has_title.unsqueeze(1).expand_as(to_title)], dim=-1)
-
-
-def position_features(text: str, sentences: list[Sentence]) -> torch.Tensor:
+def position_features(text: str, sentences: list[Sentence]) -> np.ndarray:
     """Relative position, 1/(index+1), paragraph start, length in words / 40."""
     count = max(len(sentences), 1)
     rows = []
@@ -114,10 +53,10 @@ def position_features(text: str, sentences: list[Sentence]) -> torch.Tensor:
         paragraph_start = index == 0 or "\n" in text[sentences[index - 1].end : sentence.start]
         words = len(_WORD.findall(sentence.text))
         rows.append([index / count, 1.0 / (index + 1), float(paragraph_start), min(words / 40.0, 3.0)])
-    return torch.tensor(rows, dtype=torch.float32).reshape(-1, POSITION_FEATURES)
+    return np.asarray(rows, dtype=np.float32).reshape(-1, POSITION_FEATURES)
 
 
-def lexical_features(title: str, sentences: list[Sentence]) -> torch.Tensor:
+def lexical_features(title: str, sentences: list[Sentence]) -> np.ndarray:
     """Share of a sentence's words in the title, share found in other sentences, has a number, is a quote."""
     bags = [{w for w in _WORD.findall(s.text.lower()) if len(w) > 2} for s in sentences]
     counts: dict[str, int] = {}
@@ -136,15 +75,15 @@ def lexical_features(title: str, sentences: list[Sentence]) -> torch.Tensor:
                 float(sentence.text[:1] in "\"“'‘" or '"' in sentence.text or "“" in sentence.text),
             ]
         )
-    return torch.tensor(rows, dtype=torch.float32).reshape(-1, LEXICAL_FEATURES)
+    return np.asarray(rows, dtype=np.float32).reshape(-1, LEXICAL_FEATURES)
 
 
-def sentence_features(text: str, sentences: list[Sentence], body_start: int, lexical: bool) -> torch.Tensor:
+def sentence_features(text: str, sentences: list[Sentence], body_start: int, lexical: bool) -> np.ndarray:
     """The hand features of every sentence of ``text[body_start:]`` (title = ``text[:body_start]``)."""
     position = position_features(text, sentences)
     if not lexical:
         return position
-    return torch.cat([position, lexical_features(text[:body_start], sentences)], dim=-1)
+    return np.concatenate([position, lexical_features(text[:body_start], sentences)], axis=-1)
 
 
 def is_summary_sentence(text: str, sentence: Sentence) -> bool:
@@ -199,10 +138,15 @@ def select(
     return sorted(chosen)
 
 
-def centroid_scores(vectors: torch.Tensor) -> np.ndarray:
-    normed = torch.nn.functional.normalize(vectors, dim=-1)
-    centroid = torch.nn.functional.normalize(normed.mean(0, keepdim=True), dim=-1)
-    return (normed @ centroid.T).squeeze(-1).numpy()
+def normalize(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero), as ``torch.nn.functional.normalize``."""
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
+
+
+def centroid_scores(vectors: np.ndarray) -> np.ndarray:
+    """Cosine of each sentence vector to the (normalised) mean of the normalised vectors."""
+    normed = normalize(np.asarray(vectors, dtype=np.float32))
+    return normed @ normalize(normed.mean(0))
 
 
 @dataclass
@@ -221,16 +165,9 @@ class SummarizerConfig:
     extra: dict = field(default_factory=dict)
 
 
-def build_scorer(hidden_size: int, config: SummarizerConfig) -> SentenceScorer:
-    n_features = POSITION_FEATURES + (LEXICAL_FEATURES if config.lexical_features else 0)
-    return SentenceScorer(
-        hidden_size,
-        config.width,
-        config.layers,
-        config.heads,
-        n_features=n_features,
-        similarity=config.similarity_features,
-    )
+def feature_count(config: SummarizerConfig) -> int:
+    """How many hand features per sentence the scorer of ``config`` reads."""
+    return POSITION_FEATURES + (LEXICAL_FEATURES if config.lexical_features else 0)
 
 
 def choose(
@@ -260,49 +197,68 @@ def choose(
 
 
 class Summarizer:
-    """``Summarizer.load(path).summarize(texts, max_sentences=3)``; thread-safe."""
+    """``Summarizer.load(path).summarize(texts, max_sentences=3)``; thread-safe.
 
-    def __init__(self, backbone: nn.Module, tokenizer, scorer: SentenceScorer | None, config: SummarizerConfig):
-        self.backbone, self.tokenizer, self.scorer, self.config = backbone, tokenizer, scorer, config
+    ``scorer`` is anything with ``scores(vectors, features, title) -> np.ndarray`` (the PyTorch
+    ``service.scorer.SentenceScorer`` or an ONNX Runtime session); ``lower`` runs the encoder's
+    lower layers when no shared pass is given. ``lead`` needs neither.
+    """
+
+    def __init__(
+        self, tokenizer=None, scorer=None, config: SummarizerConfig | None = None, lower: LowerLayers | None = None
+    ):
+        self.tokenizer, self.scorer, self.config, self.lower = tokenizer, scorer, config, lower
         self._lock = threading.Lock()
-        if scorer is not None:
-            scorer.eval()
 
     @classmethod
     def load(
         cls, path: str | Path, backbone: str | None = None, cache_dir: Path | None = None, shared_backbone=None
     ) -> Summarizer:
+        """The artifact in ``path`` on its backbone, run by PyTorch."""
+        from service.scorer import build_scorer
+
         path = Path(path)
         config = SummarizerConfig(**read_config(path, "summariser"))
         model, tokenizer, _ = load_trained_backbone(
             path, "summariser", config.__dict__, backbone, cache_dir, shared_backbone
         )
-        scorer = build_scorer(model.config.hidden_size, config)
-        return cls(model.eval(), tokenizer, load_weights(scorer, path), config)
+        return cls.from_torch(
+            model, tokenizer, load_weights(build_scorer(model.config.hidden_size, config), path), config
+        )
+
+    @classmethod
+    def from_torch(cls, backbone, tokenizer, scorer, config: SummarizerConfig) -> Summarizer:
+        """Run by PyTorch: the lower ``config.feature_layer`` layers of ``backbone`` (fewer if it has fewer)."""
+        from service.torch_encoder import encoder_layers, torch_lower
+
+        n_lower = min(config.feature_layer, len(encoder_layers(backbone)))
+        if scorer is not None:
+            scorer.eval()
+        return cls(tokenizer, scorer, config, torch_lower(backbone.eval(), n_lower))
 
     def save_pretrained(self, path: str | Path) -> None:
         save_artifact(path, self.scorer, self.config.__dict__)
 
     def encode(self, texts: list[str], batch_size: int = 32) -> list[EncodedDocument]:
-        n_lower = min(self.config.feature_layer, len(encoder_layers(self.backbone)))
         with self._lock:
             return encode_documents(
-                self.backbone, self.tokenizer, texts, n_lower, self.config.max_length, self.config.prefix, batch_size
+                self.lower, self.tokenizer, texts, self.config.max_length, self.config.prefix, batch_size
             )
 
     def inputs(
         self, text: str, sentences: list[Sentence], doc: EncodedDocument, body_start: int = 0
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The scorer's inputs for one article: sentence vectors, hand features, title vector."""
         starts, ends = [s.start for s in sentences], [s.end for s in sentences]
         if body_start > 1:  # the title line is pooled like one more sentence
             starts, ends = [0, *starts], [body_start - 1, *ends]
         vectors = sentence_vectors(doc, starts, ends)
-        title, vectors = (vectors[0], vectors[1:]) if body_start > 1 else (torch.zeros(vectors.shape[-1]), vectors)
+        title, vectors = (
+            (vectors[0], vectors[1:]) if body_start > 1 else (np.zeros(vectors.shape[-1], np.float32), vectors)
+        )
         features = sentence_features(text, sentences, body_start, self.config.lexical_features)
         return vectors, features, title
 
-    @torch.inference_mode()
     def sentence_scores(
         self, text: str, sentences: list[Sentence], doc: EncodedDocument | None, method: str, body_start: int = 0
     ) -> np.ndarray:
@@ -311,8 +267,7 @@ class Summarizer:
         vectors, features, title = self.inputs(text, sentences, doc, body_start)
         if method == "centroid":
             return centroid_scores(vectors)
-        mask = torch.ones((1, len(sentences)), dtype=torch.bool)
-        return self.scorer(vectors.unsqueeze(0), features.unsqueeze(0), mask, title.unsqueeze(0))[0].numpy()
+        return self.scorer.scores(vectors, features, title)
 
     def summarize(
         self,

@@ -74,7 +74,7 @@ def test_bf16_inference_keeps_fp32_answers(classifier, monkeypatch):
     assert np.abs(full - half).max() < 0.15
 
 
-def test_unknown_precision_setting_is_refused(classifier, monkeypatch):
+def test_unknown_precision_setting_is_refused(monkeypatch):
     monkeypatch.setenv("WARTA_PRECISION", "fp16")
     with pytest.raises(ValueError, match="WARTA_PRECISION"):
-        classifier.predict(["Timnas menang."])
+        TopicClassifier.load(project_path("models/topic-classifier"))

@@ -39,7 +39,7 @@ def test_position_features_mark_paragraph_starts():
 
 
 def test_lead_and_short_texts_need_no_model():
-    summarizer = Summarizer(backbone=None, tokenizer=None, scorer=None, config=None)
+    summarizer = Summarizer()
     lead = summarizer.summarize([ARTICLE], max_sentences=2, method="lead")[0]
     assert [s.index for s in lead.sentences] == [0, 1]
     assert all(ARTICLE[s.start : s.end] == s.text for s in lead.sentences)
@@ -53,14 +53,14 @@ def test_lead_keeps_the_first_sentences_even_when_they_repeat_a_phrase():
         "Bupati Sleman meresmikan pasar baru di Godean. Bupati Sleman meresmikan pasar itu bersama warga. "
         "Pedagang menyambut gembira. Pasar dibuka setiap hari."
     )
-    summarizer = Summarizer(backbone=None, tokenizer=None, scorer=None, config=None)
+    summarizer = Summarizer()
     lead = summarizer.summarize([text], max_sentences=2, method="lead")[0]
     assert [s.index for s in lead.sentences] == [0, 1]  # trigram blocking would have skipped sentence 1
 
 
 def test_ratio_sets_the_length_as_a_share_of_the_sentences():
     text = " ".join(f"Kalimat nomor {i} berisi kabar yang berbeda dari yang lain." for i in range(10))
-    summarizer = Summarizer(backbone=None, tokenizer=None, scorer=None, config=None)
+    summarizer = Summarizer()
     assert len(summarizer.summarize([text], method="lead", ratio=0.3)[0].sentences) == 3
     assert len(summarizer.summarize([text], method="lead", ratio=0.01)[0].sentences) == 1  # at least one
     assert len(summarizer.summarize([text], method="lead", ratio=0.25)[0].sentences) == 3  # rounded up
@@ -90,7 +90,7 @@ def test_summaries_hold_sentences_never_headings_or_fragments(method, ratio):
     from service.analyzer import prepare_article
 
     text = prepare_article(SCRAPED).text
-    summarizer = Summarizer(backbone=None, tokenizer=None, scorer=None, config=None)
+    summarizer = Summarizer()
     summary = summarizer.summarize([text], max_sentences=None if ratio else 5, method=method, ratio=ratio)[0]
     assert summary.sentences[0].text == (
         "Pemerintah Provinsi Jawa Tengah memperpanjang program pemutihan pajak kendaraan hingga akhir bulan."
@@ -119,6 +119,6 @@ def test_what_may_stand_in_a_summary(text, expected):
 
 
 def test_a_text_of_headings_only_gets_an_empty_summary_with_a_note():
-    summarizer = Summarizer(backbone=None, tokenizer=None, scorer=None, config=None)
+    summarizer = Summarizer()
     summary = summarizer.summarize(["Jadwal Liga Inggris Pekan Ini\nHasil Pertandingan Semalam"], method="lead")[0]
     assert summary.sentences == [] and "no complete sentence" in summary.notes[0]

@@ -1,15 +1,22 @@
-"""Measure the service: cold start, single-article latency, CLI batch throughput, peak memory.
+"""Measure the service: cold start, single-article latency, batch throughput, the CLI, peak memory.
 
-    python -m training.benchmark_service [--runs 50] [--rows 1000]
+    python -m training.benchmark_service [--compare] [--runs 50] [--rows 1000] [--out models/benchmark.json]
 
 Uses 400-word articles cut from the held-out test split (build/data/topics), so run
-``python -m training.build_data`` first. Prints one JSON object.
+``python -m training.build_data`` first. Without ``--compare`` it measures the configured backend;
+with it, every available backend (ONNX Runtime int8, PyTorch bf16 where the CPU has it natively,
+PyTorch fp32) side by side in one process on the same articles, next to what a plain transformers
+user runs: one fp32 forward of the same e5-small with the article truncated to 512 tokens. Single-
+article timings are interleaved (each article goes through every contender in turn), so a machine
+that slows down mid-run slows all of them alike. Ratios are to that reference. Prints the CPU's
+model and flags and writes everything to ``--out`` (JSON).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -17,17 +24,24 @@ import tempfile
 import time
 from pathlib import Path
 
-from training.config import PROJECT_ROOT, project_path
+from training.config import PROJECT_ROOT, cpu_description, project_path
 
 COLD_START = """
-import time, json, resource
+import json, resource, sys, time
 started = time.perf_counter()
 from service.analyzer import Analyzer
+imported = time.perf_counter()
 analyzer = Analyzer.load()
+loaded = time.perf_counter()
 result = analyzer.analyze([{"id": "x", "text": TEXT}])[0]
-print(json.dumps({"cold_start_seconds": round(time.perf_counter() - started, 2), "topic": result.topic,
+done = time.perf_counter()
+print(json.dumps({"backend": analyzer.backend, "import_seconds": round(imported - started, 2),
+                  "load_seconds": round(loaded - imported, 2), "first_answer_seconds": round(done - loaded, 2),
+                  "in_process_seconds": round(done - started, 2), "torch_imported": "torch" in sys.modules,
+                  "topic": result.topic,
                   "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
 """
+REFERENCE = "transformers-fp32-512"
 
 
 def articles_of(words: int, count: int) -> list[str]:
@@ -45,71 +59,214 @@ def articles_of(words: int, count: int) -> list[str]:
     return [out[i % len(out)] for i in range(count)]
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=50)
-    parser.add_argument("--rows", type=int, default=1000)
-    args = parser.parse_args(argv)
-    texts = articles_of(400, max(args.rows, args.runs))
-    report: dict = {"article_words": 400}
+def environment(backend: str) -> dict:
+    """The environment that selects ``backend`` (onnx-int8, torch-bf16, torch-fp32) in a fresh process."""
+    env = dict(os.environ, WARTA_BACKEND=backend.split("-")[0])
+    if backend.startswith("torch-"):
+        env["WARTA_PRECISION"] = backend.removeprefix("torch-")
+    return env
 
-    # Cold start in a fresh process (backbone cache warm): import, load both models, first answer.
-    code = f"TEXT = {json.dumps(texts[0])}\n" + COLD_START
-    started = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_ROOT, check=True)
-    report["cold_start"] = json.loads(out.stdout.strip().splitlines()[-1])
-    report["cold_start"]["process_seconds"] = round(time.perf_counter() - started, 2)
 
-    from service.analyzer import Analyzer
+def cold_start(backend: str, text: str, repeats: int) -> dict:
+    """Fresh process, warm cache: interpreter start, import, load both models, first answer (median run)."""
+    runs = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        out = subprocess.run(
+            [sys.executable, "-c", f"TEXT = {json.dumps(text)}\n" + COLD_START],
+            capture_output=True,
+            text=True,
+            cwd=PROJECT_ROOT,
+            env=environment(backend),
+            check=True,
+        )
+        run = json.loads(out.stdout.strip().splitlines()[-1])
+        run["process_seconds"] = round(time.perf_counter() - started, 2)
+        runs.append(run)
+    runs.sort(key=lambda r: r["process_seconds"])
+    return runs[len(runs) // 2] | {"runs": repeats, "process_seconds_all": [r["process_seconds"] for r in runs]}
 
-    analyzer = Analyzer.load()
-    analyzer.analyze([texts[0]])  # warm-up
-    latencies = []
-    for text in texts[: args.runs]:
-        begin = time.perf_counter()
-        analyzer.analyze([text])
-        latencies.append(1000 * (time.perf_counter() - begin))
-    latencies.sort()
-    report["single_article_ms"] = {
-        "runs": len(latencies),
-        "p50": round(statistics.median(latencies), 1),
-        "p95": round(latencies[max(0, int(round(0.95 * len(latencies))) - 1)], 1),
-    }
 
+def cli_run(backend: str, texts: list[str]) -> dict:
+    """``python -m service analyze`` over ``texts`` as JSONL: wall time and peak RSS (GNU time)."""
     with tempfile.TemporaryDirectory() as tmp:
         source, output = Path(tmp) / "in.jsonl", Path(tmp) / "out.jsonl"
-        source.write_text(
-            "".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(texts[: args.rows]))
-        )
+        source.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(texts)))
+        command = ["/usr/bin/time", "-f", "%M", sys.executable, "-m", "service", "analyze"]
         begin = time.perf_counter()
         finished = subprocess.run(
-            [
-                "/usr/bin/time",
-                "-f",
-                "%M",
-                sys.executable,
-                "-m",
-                "service",
-                "analyze",
-                "--input",
-                str(source),
-                "--output",
-                str(output),
-            ],
+            [*command, "--input", str(source), "--output", str(output)],
             cwd=PROJECT_ROOT,
+            env=environment(backend),
             check=True,
             capture_output=True,
             text=True,
         )
         seconds = time.perf_counter() - begin
         lines = output.read_text().splitlines()
-    report["cli_batch"] = {
+    return {
         "rows": len(lines),
         "seconds": round(seconds, 1),
         "articles_per_second": round(len(lines) / seconds, 2),
         "peak_rss_mb": round(int(finished.stderr.strip().splitlines()[-1]) / 1024, 1),  # GNU time %M, in KiB
     }
-    print(json.dumps(report, indent=2))
+
+
+class PlainTransformers:
+    """What a plain transformers user runs: AutoTokenizer + AutoModel, fp32, truncated to 512 tokens."""
+
+    def __init__(self):
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        from service.backbone import resolve_backbone
+
+        path = resolve_backbone("e5-small").name_or_path
+        self.torch = torch
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.model = AutoModel.from_pretrained(path, add_pooling_layer=False).eval()
+
+    def __call__(self, texts: list[str]) -> None:
+        inputs = self.tokenizer(texts, truncation=True, max_length=512, padding=True, return_tensors="pt")
+        with self.torch.inference_mode():
+            self.model(**inputs)
+
+
+def percentiles(milliseconds: list[float]) -> dict:
+    ordered = sorted(milliseconds)
+    return {
+        "runs": len(ordered),
+        "p50": round(statistics.median(ordered), 1),
+        "p95": round(ordered[max(0, int(round(0.95 * len(ordered))) - 1)], 1),
+    }
+
+
+def throughput(run, texts: list[str], batch_size: int) -> float:
+    """Articles per second for ``run(batch)`` over ``texts`` in batches of ``batch_size``."""
+    begin = time.perf_counter()
+    for start in range(0, len(texts), batch_size):
+        run(texts[start : start + batch_size])
+    return round(len(texts) / (time.perf_counter() - begin), 2)
+
+
+def available_backends() -> list[str]:
+    import importlib.util
+
+    from service.encoder import cpu_has_native_bf16
+
+    found = ["onnx-int8"] if importlib.util.find_spec("onnxruntime") else []
+    return found + (["torch-bf16"] if cpu_has_native_bf16() else []) + ["torch-fp32"]
+
+
+def load_analyzer(backend: str):
+    from service.analyzer import Analyzer
+
+    os.environ.update(environment(backend))
+    analyzer = Analyzer.load()
+    if analyzer.backend != backend:
+        raise SystemExit(f"error: asked for {backend}, got {analyzer.backend}")
+    return analyzer
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--compare", action="store_true", help="every backend + the plain transformers reference")
+    parser.add_argument("--runs", type=int, default=50, help="single-article timings per contender")
+    parser.add_argument("--batch-articles", type=int, default=200, help="articles timed for batch throughput")
+    parser.add_argument("--rows", type=int, default=1000, help="rows for the CLI run")
+    parser.add_argument("--cold-repeats", type=int, default=3)
+    parser.add_argument("--out", default=None, help="JSON file for the results (default: print only)")
+    args = parser.parse_args(argv)
+    cpu = cpu_description()
+    print(f"CPU: {cpu}", file=sys.stderr)
+    texts = articles_of(400, max(args.rows, args.runs, args.batch_articles))
+    if args.compare:
+        backends = available_backends()
+    else:
+        from service.onnx_backend import backend_choice
+
+        choice = backend_choice(os.environ.get("WARTA_BACKEND"))
+        from service.encoder import inference_precision
+
+        backends = ["onnx-int8" if choice == "onnx" else f"torch-{inference_precision()}"]
+    report: dict = {"cpu": cpu, "article_words": 400, "backends": {}}
+
+    for backend in backends:  # fresh processes first, while nothing else is loaded here
+        report["backends"][backend] = {"cold_start": cold_start(backend, texts[0], args.cold_repeats)}
+        report["backends"][backend]["cli"] = cli_run(backend, texts[: args.rows])
+        print(f"{backend}: cold start and CLI measured", file=sys.stderr)
+
+    contenders = {}
+    for backend in backends:
+        analyzer = load_analyzer(backend)
+
+        def run(batch, analyzer=analyzer, batch_size=16):
+            analyzer.analyze(batch, batch_size=batch_size)
+
+        contenders[backend] = (run, analyzer)
+    if args.compare:
+        plain = PlainTransformers()
+        contenders[REFERENCE] = (plain, None)
+    for run, _ in contenders.values():
+        run(texts[:2])  # warm-up
+    latencies: dict[str, list[float]] = {name: [] for name in contenders}
+    for text in texts[: args.runs]:
+        for name, (run, _) in contenders.items():
+            begin = time.perf_counter()
+            run([text])
+            latencies[name].append(1000 * (time.perf_counter() - begin))
+    batch_texts = texts[: args.batch_articles]
+    for name, (run, analyzer) in contenders.items():
+        entry = report["backends"].setdefault(name, {})
+        entry["single_article_ms"] = percentiles(latencies[name])
+        for size in (16, 32):
+            if analyzer is None:
+                entry[f"articles_per_second_batch_{size}"] = throughput(run, batch_texts, size)
+            else:
+                entry[f"articles_per_second_batch_{size}"] = throughput(
+                    lambda batch, run=run, size=size: run(batch, batch_size=size), batch_texts, size
+                )
+    if args.compare:
+        reference = report["backends"][REFERENCE]
+        for name in backends:
+            entry = report["backends"][name]
+            entry["vs_reference"] = {
+                "p50_ratio": round(entry["single_article_ms"]["p50"] / reference["single_article_ms"]["p50"], 2),
+                **{
+                    f"throughput_ratio_batch_{size}": round(
+                        entry[f"articles_per_second_batch_{size}"] / reference[f"articles_per_second_batch_{size}"], 2
+                    )
+                    for size in (16, 32)
+                },
+            }
+    text = json.dumps(report, indent=2)
+    if args.out:
+        project_path(args.out).write_text(text + "\n")
+    print(text)
+    print(table(report), file=sys.stderr)
+
+
+def table(report: dict) -> str:
+    """The report as a Markdown table (what the README shows)."""
+    lines = [
+        "| | cold start (s) | p50 / p95 (ms) | articles/s, batch 16 / 32 | CLI 1,000 rows (art/s, peak RSS MB) "
+        "| p50 ratio | throughput ratio (16) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, entry in report["backends"].items():
+        cold = entry.get("cold_start", {}).get("process_seconds", "")
+        single = entry["single_article_ms"]
+        cli = entry.get("cli")
+        cli_cell = f"{cli['articles_per_second']}, {cli['peak_rss_mb']}" if cli else ""
+        ratio = entry.get("vs_reference", {})
+        lines.append(
+            f"| {name} | {cold} | {single['p50']} / {single['p95']} | {entry['articles_per_second_batch_16']} / "
+            f"{entry['articles_per_second_batch_32']} | "
+            f"{cli_cell} | "
+            f"{ratio.get('p50_ratio', '1.00' if name == REFERENCE else '')} | "
+            f"{ratio.get('throughput_ratio_batch_16', '1.00' if name == REFERENCE else '')} |"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

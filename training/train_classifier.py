@@ -21,11 +21,13 @@ from sklearn.metrics import f1_score
 from tqdm import tqdm
 
 from service.backbone import load_backbone
-from service.classifier import ClassifierConfig, TopicClassifier, new_head
-from service.encoder import encoder_layers, inference_precision, lower_states, pad_batch, pad_states, text_windows
+from service.classifier import ClassifierConfig, TopicClassifier
+from service.encoder import inference_precision, pad_batch, pad_states, text_windows
 from service.labels import load_labels
 from service.probabilities import mix_log_probabilities, softmax
 from service.text import title_and_body
+from service.topic_head import new_head
+from service.torch_encoder import encoder_layers, lower_states, tensors
 from training.baselines import lexical_model, tfidf_logreg
 from training.calibration import choose_threshold, expected_calibration_error, fit_temperature
 from training.config import config_from_args, project_path, write_training_outputs
@@ -141,7 +143,7 @@ def cache_lower(
     device = next(model.parameters()).device
     for start in tqdm(range(0, len(order), batch_size), desc=desc, unit="batch"):
         chosen = order[start : start + batch_size]
-        ids, mask = pad_batch([windows[i] for i in chosen], pad_id)
+        ids, mask = tensors(*pad_batch([windows[i] for i in chosen], pad_id))
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             hidden = lower_states(model, ids.to(device), mask.to(device), n_lower).to("cpu", torch.float16)
         for row, index in enumerate(chosen):
@@ -348,9 +350,9 @@ def train(config: dict) -> dict:
 
     def inputs(indices: list[int], states, windows) -> tuple[torch.Tensor, torch.Tensor]:
         if cache:
-            hidden, mask = pad_states([states[i] for i in indices])
+            hidden, mask = tensors(*pad_states([states[i] for i in indices]))
             return hidden.to(device), mask.to(device)
-        ids, mask = pad_batch([windows[i] for i in indices], pad_id)
+        ids, mask = tensors(*pad_batch([windows[i] for i in indices], pad_id))
         ids, mask = ids.to(device), mask.to(device)
         with torch.no_grad():
             return lower_states(model, ids, mask, n_lower), mask
@@ -400,7 +402,7 @@ def train(config: dict) -> dict:
     head.load_state_dict(best["state"])
     trained_at = time.perf_counter()
 
-    classifier = TopicClassifier(
+    classifier = TopicClassifier.from_torch(
         model,
         tokenizer,
         head.to("cpu").float(),

@@ -28,14 +28,13 @@ from rouge_score import rouge_scorer
 from tqdm import tqdm
 
 from service.backbone import load_backbone
-from service.encoder import encoder_layers, inference_precision
+from service.encoder import inference_precision
+from service.scorer import SentenceScorer, build_scorer
 from service.summarizer import (
     LEXICAL_FEATURES,
     POSITION_FEATURES,
-    SentenceScorer,
     Summarizer,
     SummarizerConfig,
-    build_scorer,
     choose,
     is_summary_sentence,
     sentence_features,
@@ -93,8 +92,8 @@ def encode_articles(summarizer: Summarizer, rows: list[dict], batch_size: int, d
             sentences = split_body(text, body_start)
             if [s.start - body_start for s in sentences] != list(row["sentence_starts"]):
                 raise ValueError(f"article {row['id']}: sentence split differs from the corpus; rebuild the data")
-            vectors, _, title = summarizer.inputs(text, sentences, doc, body_start)
-            features = sentence_features(text, sentences, body_start, lexical=True)  # all; sliced per config
+            vectors, _, title = map(torch.from_numpy, summarizer.inputs(text, sentences, doc, body_start))
+            features = torch.from_numpy(sentence_features(text, sentences, body_start, lexical=True))  # all; sliced
             cached.append(
                 CachedArticle(
                     id=row["id"],
@@ -321,9 +320,9 @@ def fit_scorer(
 def base_summarizer(config: dict) -> tuple[Summarizer, SummarizerConfig]:
     """The backbone wrapped as a scorer-less Summarizer carrying the configured settings."""
     model, tokenizer, resolved = load_backbone(config["backbone"])
-    n_lower = min(config["feature_layer"], len(encoder_layers(model)))
+    n_lower = min(config["feature_layer"], model.config.num_hidden_layers)
     scorer_config = summarizer_config(config, resolved, n_lower)
-    return Summarizer(model.eval(), tokenizer, None, scorer_config), scorer_config
+    return Summarizer.from_torch(model, tokenizer, None, scorer_config), scorer_config
 
 
 def for_scorer(articles: list[CachedArticle], scorer_config: SummarizerConfig) -> list[CachedArticle]:

@@ -1,0 +1,63 @@
+"""The PyTorch backend of the encoder: lower layers of a transformers ``AutoModel`` (fp32 or bf16).
+
+Training always runs here; serving runs here with ``backend: torch`` (see ``service.onnx_backend``
+for the default). Importing this module imports torch and transformers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from transformers.masking_utils import create_bidirectional_mask
+
+from service.encoder import LowerLayers, inference_precision
+
+
+def inference_autocast(precision: str | None = None) -> torch.autocast:
+    """bf16 autocast for inference where the CPU computes bf16 natively, else plain fp32
+    (``precision``, default ``service.encoder.inference_precision()``)."""
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=(precision or inference_precision()) == "bf16")
+
+
+def encoder_layers(model: nn.Module) -> nn.ModuleList:
+    """The transformer blocks of a BERT/RoBERTa-style ``AutoModel``."""
+    return model.encoder.layer
+
+
+def run_layers(layers: Sequence[nn.Module], hidden: torch.Tensor, attention_mask: torch.Tensor, config) -> torch.Tensor:
+    """Apply ``layers`` to ``hidden`` (batch, seq, dim) with a padding mask (batch, seq)."""
+    mask = create_bidirectional_mask(config=config, inputs_embeds=hidden, attention_mask=attention_mask)
+    for layer in layers:
+        out = layer(hidden, attention_mask=mask)
+        hidden = out[0] if isinstance(out, tuple) else out
+    return hidden
+
+
+def lower_states(
+    model: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor, n_layers: int
+) -> torch.Tensor:
+    """Embeddings followed by the first ``n_layers`` blocks."""
+    hidden = model.embeddings(input_ids=input_ids)
+    return run_layers(encoder_layers(model)[:n_layers], hidden, attention_mask, model.config)
+
+
+def torch_lower(model: nn.Module, n_layers: int) -> LowerLayers:
+    """The first ``n_layers`` of ``model`` as a numpy-in, numpy-out ``LowerLayers``, in the precision
+    ``inference_precision()`` gives now (fixed for its lifetime)."""
+    precision = inference_precision()
+
+    @torch.inference_mode()
+    def lower(input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        with inference_autocast(precision):
+            hidden = lower_states(model, torch.from_numpy(input_ids), torch.from_numpy(attention_mask), n_layers)
+        return hidden.float().numpy()
+
+    return lower
+
+
+def tensors(*arrays: np.ndarray) -> tuple[torch.Tensor, ...]:
+    """numpy arrays as torch tensors (shared memory)."""
+    return tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in arrays)

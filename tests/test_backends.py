@@ -1,0 +1,136 @@
+"""The ONNX Runtime backend: parity with PyTorch fp32, the cache entry it builds, a torch-free serving path.
+
+The shipped models' ONNX entry is exported once per cache (the first test that needs it builds it,
+~30 s); the cache tests use a tiny random BERT and their own cache directory.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from service.analyzer import Analyzer
+from service.backbone import load_backbone
+from service.classifier import ClassifierConfig, TopicClassifier
+from service.onnx_backend import backend_choice, load_onnx_models, onnx_dir
+from service.scorer import build_scorer
+from service.summarizer import Summarizer, SummarizerConfig, split_body
+from service.topic_head import new_head
+from tests.fixtures.articles import HEALTH, REGIONAL_GOVERNMENT, SCRAPED_REGIONAL, SPORT
+from training.config import PROJECT_ROOT
+
+ARTICLES = [SPORT, HEALTH, REGIONAL_GOVERNMENT, SCRAPED_REGIONAL]
+
+
+@pytest.fixture(scope="module")
+def onnx_analyzer():
+    return Analyzer.load(backend="onnx")
+
+
+@pytest.fixture(scope="module")
+def fp32_analyzer():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WARTA_PRECISION", "fp32")  # read when the models load
+        return Analyzer.load(backend="torch")
+
+
+def scores(result) -> dict[str, float]:
+    return {t.label: t.score for t in result.topics}
+
+
+def test_onnx_backend_agrees_with_pytorch_fp32(onnx_analyzer, fp32_analyzer):
+    assert onnx_analyzer.backend == "onnx-int8" and fp32_analyzer.backend == "torch-fp32"
+    items = [{"id": str(i), "text": text} for i, text in enumerate(ARTICLES)]
+    fast, reference = onnx_analyzer.analyze(items), fp32_analyzer.analyze(items)
+    assert [r.topic for r in fast] == [r.topic for r in reference]
+    assert [r.topic for r in fast[:3]] == ["sport", "health", "governance"]
+    for a, b in zip(fast, reference, strict=True):
+        difference = max(abs(scores(a)[label] - p) for label, p in scores(b).items())
+        assert difference < 0.02, (a.id, difference)  # the topic window runs in fp32 on both
+
+
+def sentence_scores(analyzer, text: str) -> np.ndarray:
+    document = analyzer.classifier.encode([text])[0]
+    return analyzer.summarizer.sentence_scores(text, split_body(text), document, "supervised")
+
+
+def test_onnx_summaries_pick_the_same_sentences_unless_fp32_scores_tie(onnx_analyzer, fp32_analyzer):
+    long_article = "\n".join([REGIONAL_GOVERNMENT, HEALTH, SPORT, SCRAPED_REGIONAL])  # several int8 windows
+    for text in [*ARTICLES, long_article]:
+        fast, reference = sentence_scores(onnx_analyzer, text), sentence_scores(fp32_analyzer, text)
+        assert np.abs(fast - reference).mean() < 0.1  # logits span about -3..4
+        ranked = np.sort(reference)[::-1]
+        if ranked[2] - ranked[3] > 0.1:  # a clear third place: the same three sentences
+            assert set(np.argsort(-fast)[:3]) == set(np.argsort(-reference)[:3])
+
+
+def test_backend_choice_follows_environment_then_setting(monkeypatch):
+    monkeypatch.delenv("WARTA_BACKEND", raising=False)
+    assert backend_choice("torch") == "torch"
+    assert backend_choice("auto") == backend_choice(None) == "onnx"  # onnxruntime is installed
+    monkeypatch.setenv("WARTA_BACKEND", "torch")
+    assert backend_choice("onnx") == "torch"  # the environment overrides the config file
+    assert backend_choice("torch", explicit="onnx") == "onnx"  # Analyzer.load(backend=...) overrides both
+    monkeypatch.setenv("WARTA_BACKEND", "tensorrt")
+    with pytest.raises(ValueError, match="auto, onnx, torch"):
+        backend_choice(None)
+
+
+def test_onnx_serving_path_imports_neither_torch_nor_transformers(onnx_analyzer):
+    code = (
+        "import json, sys\n"
+        "from service.analyzer import Analyzer\n"
+        "a = Analyzer.load(backend='onnx')\n"
+        f"r = a.analyze([{SPORT!r}])[0]\n"
+        "print(json.dumps([a.backend, r.topic, 'torch' in sys.modules, 'transformers' in sys.modules]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_ROOT, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == ["onnx-int8", "sport", False, False]
+
+
+@pytest.fixture(scope="module")
+def tiny_artifacts(tmp_path_factory):
+    """A classifier (1 fine-tuned layer of 2) and a summariser (reads layer 2) on a tiny random BERT."""
+    from tests.conftest import make_tiny_bert
+
+    root = tmp_path_factory.mktemp("tiny-onnx")
+    backbone_dir = make_tiny_bert(root / "bert")
+    model, tokenizer, resolved = load_backbone(str(backbone_dir))
+    labels = ["sport", "health", "governance"]
+    config = ClassifierConfig(labels, str(backbone_dir), resolved.fingerprint, 1, 16, "", long_text="chunk_mean")
+    classifier = TopicClassifier.from_torch(model, tokenizer, new_head(model, len(labels), 1), config, resolved)
+    classifier.save_pretrained(root / "classifier")
+    summary_config = SummarizerConfig(str(backbone_dir), resolved.fingerprint, 2, 16, "", width=8, heads=2)
+    Summarizer.from_torch(model, tokenizer, build_scorer(16, summary_config), summary_config).save_pretrained(
+        root / "summarizer"
+    )
+    return root, backbone_dir
+
+
+def test_onnx_models_match_pytorch_and_a_damaged_entry_is_rebuilt(tiny_artifacts, tmp_path):
+    root, backbone_dir = tiny_artifacts
+    args = (root / "classifier", root / "summarizer", str(backbone_dir), tmp_path)
+    classifier, summarizer = load_onnx_models(*args)
+    texts = ["timnas menang gol di sleman. bupati meresmikan pasar baru. dokter pasien rumah sakit " * 3]
+    torch_classifier = TopicClassifier.load(root / "classifier", str(backbone_dir))
+    np.testing.assert_allclose(classifier.text_logits(texts), torch_classifier.text_logits(texts), atol=0.05)
+    torch_summarizer = Summarizer.load(root / "summarizer", str(backbone_dir))
+    body = "timnas menang gol di sleman hari ini. bupati meresmikan pasar baru di sleman. dokter pasien rumah sakit."
+    got, expected = (s.summarize([body], max_sentences=1)[0].sentences for s in (summarizer, torch_summarizer))
+    assert [s.index for s in got] == [s.index for s in expected]
+
+    entry = onnx_dir(root / "classifier", root / "summarizer", classifier.resolved.fingerprint, tmp_path)
+    manifest = json.loads((entry / "warta-manifest.json").read_text())
+    assert manifest["lower_layers"] == [1, 2]  # one graph per distinct layer count the two heads read
+    assert {"lower-1.onnx", "lower-2.onnx", "topic-head.onnx", "scorer.onnx", "tokenizer.json"} <= set(
+        manifest["files"]
+    )
+    damaged = entry / "lower-1.onnx"
+    damaged.write_bytes(b"\0" * damaged.stat().st_size)  # same size: only loading can tell
+    classifier, _ = load_onnx_models(*args)
+    assert damaged.read_bytes()[:4] != b"\0\0\0\0"
+    np.testing.assert_allclose(classifier.text_logits(texts), torch_classifier.text_logits(texts), atol=0.05)
