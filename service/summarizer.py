@@ -162,7 +162,17 @@ class SummarizerConfig:
     lexical_features: bool = False  # the title/centrality/number/quote features of ``lexical_features``
     similarity_features: bool = False  # cosine to the article centroid and to the title
     block_trigrams: bool = True  # redundancy filter in the supervised selection
+    max_windows: int | None = None  # encoder windows read from the start; later sentences are not candidates
     extra: dict = field(default_factory=dict)
+
+
+def sentences_read(sentences: list[Sentence], doc: EncodedDocument, max_windows: int | None) -> list[Sentence]:
+    """The sentences wholly inside the text ``doc`` read: all of them unless the encoder stopped at
+    ``max_windows`` windows before the end of the text."""
+    if max_windows is None or len(doc.windows) < max_windows:
+        return sentences
+    last = max((end for spans in doc.offsets for _, end in spans), default=0)
+    return [s for s in sentences if s.end <= last] or sentences[:1]
 
 
 def feature_count(config: SummarizerConfig) -> int:
@@ -242,7 +252,13 @@ class Summarizer:
     def encode(self, texts: list[str], batch_size: int = 32) -> list[EncodedDocument]:
         with self._lock:
             return encode_documents(
-                self.lower, self.tokenizer, texts, self.config.max_length, self.config.prefix, batch_size
+                self.lower,
+                self.tokenizer,
+                texts,
+                self.config.max_length,
+                self.config.prefix,
+                batch_size,
+                self.config.max_windows,
             )
 
     def inputs(
@@ -301,6 +317,8 @@ class Summarizer:
         out = []
         for index, (text, sentences) in enumerate(zip(texts, split, strict=True)):
             doc = documents[index] if needs_encoding else None
+            if doc is not None:
+                sentences = sentences_read(sentences, doc, self.config.max_windows)
             chosen, notes = choose(
                 text,
                 sentences,

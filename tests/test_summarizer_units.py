@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
-from service.summarizer import Summarizer, is_summary_sentence, position_features, select
+from service.encoder import EncodedDocument
+from service.summarizer import Summarizer, is_summary_sentence, position_features, select, sentences_read
 from service.text import split_sentences
 
 ARTICLE = (
@@ -122,3 +125,14 @@ def test_a_text_of_headings_only_gets_an_empty_summary_with_a_note():
     summarizer = Summarizer()
     summary = summarizer.summarize(["Jadwal Liga Inggris Pekan Ini\nHasil Pertandingan Semalam"], method="lead")[0]
     assert summary.sentences == [] and "no complete sentence" in summary.notes[0]
+
+
+def test_sentences_read_stop_at_the_last_token_read():
+    text = "Satu dua tiga empat. Lima enam tujuh delapan. Sembilan sepuluh sebelas dua belas."
+    sentences = split_sentences(text)
+    spans = [(m.start(), m.end()) for m in re.finditer(r"\w+|\.", text)]
+    whole = EncodedDocument(windows=[[0] * 9, [0] * 9], offsets=[spans[:7], spans[7:]], states=[])
+    assert sentences_read(sentences, whole, max_windows=3) == sentences  # fewer windows than allowed: all read
+    cut = EncodedDocument(windows=[[0] * 9], offsets=[spans[:7]], states=[])  # stopped inside sentence 2
+    assert sentences_read(sentences, cut, max_windows=1) == sentences[:1]
+    assert sentences_read(sentences, cut, max_windows=None) == sentences

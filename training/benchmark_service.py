@@ -7,9 +7,9 @@ Uses 400-word articles cut from the held-out test split (build/data/topics), so 
 with it, every available backend (ONNX Runtime int8, PyTorch bf16 where the CPU has it natively,
 PyTorch fp32) side by side in one process on the same articles, next to what a plain transformers
 user runs: one fp32 forward of the same e5-small with the article truncated to 512 tokens. Single-
-article timings are interleaved (each article goes through every contender in turn), so a machine
-that slows down mid-run slows all of them alike. Ratios are to that reference. Prints the CPU's
-model and flags and writes everything to ``--out`` (JSON).
+article timings are interleaved (every contender in turn, ten articles each), so a machine that
+slows down mid-run slows all of them alike. Ratios are to that reference. Prints the CPU's model
+and flags and writes everything to ``--out`` (JSON).
 """
 
 from __future__ import annotations
@@ -42,6 +42,10 @@ print(json.dumps({"backend": analyzer.backend, "import_seconds": round(imported 
                   "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
 """
 REFERENCE = "transformers-fp32-512"
+# Single-article timings alternate between contenders every BLOCK articles. Alternating on every
+# article measured each one up to 2.3x slow: the thread pools of PyTorch and ONNX Runtime keep
+# spinning for a while after a call and took the cores from whichever ran next.
+BLOCK = 10
 
 
 def articles_of(words: int, count: int) -> list[str]:
@@ -207,14 +211,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.compare:
         plain = PlainTransformers()
         contenders[REFERENCE] = (plain, None)
-    for run, _ in contenders.values():
-        run(texts[:2])  # warm-up
     latencies: dict[str, list[float]] = {name: [] for name in contenders}
-    for text in texts[: args.runs]:
+    for block in range(0, args.runs, BLOCK):  # every contender in turn, BLOCK articles each
         for name, (run, _) in contenders.items():
-            begin = time.perf_counter()
-            run([text])
-            latencies[name].append(1000 * (time.perf_counter() - begin))
+            run(texts[:1])  # untimed: lets the previous contender's idle threads stand down
+            for text in texts[block : min(block + BLOCK, args.runs)]:
+                begin = time.perf_counter()
+                run([text])
+                latencies[name].append(1000 * (time.perf_counter() - begin))
     batch_texts = texts[: args.batch_articles]
     for name, (run, analyzer) in contenders.items():
         entry = report["backends"].setdefault(name, {})

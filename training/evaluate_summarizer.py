@@ -156,13 +156,12 @@ def record_variant(path: Path, name: str, result: dict) -> None:
 def analyzer_latency(summarizer_dir: Path, runs: int = 40) -> dict:
     """p50 of ``Analyzer.analyze`` on one 400-word article, with and without the summary."""
     from service.analyzer import Analyzer
-    from service.encoder import inference_precision
     from training.benchmark_service import articles_of
 
     texts = articles_of(400, runs)
     analyzer = Analyzer.load(summarizer_dir=summarizer_dir)
     analyzer.analyze(texts[:2])  # warm-up
-    result = {"article_words": 400, "runs": 2 * runs, "precision": inference_precision()}
+    result = {"article_words": 400, "runs": 2 * runs, "precision": analyzer.backend}
     for name, options in (("analyze", {}), ("topics_only", {"with_summary": False})):
         timings = []
         for _ in range(2):

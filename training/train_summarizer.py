@@ -38,6 +38,7 @@ from service.summarizer import (
     choose,
     is_summary_sentence,
     sentence_features,
+    sentences_read,
     split_body,
 )
 from service.text import Sentence, title_and_body
@@ -78,6 +79,7 @@ def summarizer_config(config: dict, resolved, n_lower: int) -> SummarizerConfig:
         lexical_features=config.get("lexical_features", False),
         similarity_features=config.get("similarity_features", False),
         block_trigrams=config.get("block_trigrams", True),
+        max_windows=config.get("max_windows"),
     )
 
 
@@ -92,6 +94,7 @@ def encode_articles(summarizer: Summarizer, rows: list[dict], batch_size: int, d
             sentences = split_body(text, body_start)
             if [s.start - body_start for s in sentences] != list(row["sentence_starts"]):
                 raise ValueError(f"article {row['id']}: sentence split differs from the corpus; rebuild the data")
+            sentences = sentences_read(sentences, doc, summarizer.config.max_windows)  # as served
             vectors, _, title = map(torch.from_numpy, summarizer.inputs(text, sentences, doc, body_start))
             features = torch.from_numpy(sentence_features(text, sentences, body_start, lexical=True))  # all; sliced
             cached.append(
@@ -107,7 +110,7 @@ def encode_articles(summarizer: Summarizer, rows: list[dict], batch_size: int, d
                     vectors=vectors,
                     features=features,
                     title=title,
-                    labels=torch.tensor(row["labels"], dtype=torch.float32),
+                    labels=torch.tensor(row["labels"][: len(sentences)], dtype=torch.float32),
                 )
             )
     return cached
@@ -137,7 +140,7 @@ def load_corpus(config: dict, summarizer: Summarizer) -> list[CachedArticle]:
             [
                 [
                     getattr(summarizer.config, k)
-                    for k in ("backbone_fingerprint", "feature_layer", "max_length", "prefix")
+                    for k in ("backbone_fingerprint", "feature_layer", "max_length", "prefix", "max_windows")
                 ],
                 inference_precision(),
                 [(r["id"], r["title"], r["body"]) for r in rows],
@@ -186,8 +189,11 @@ def oracle_selection(sentences: list[str], reference: str, max_sentences: int = 
 
 
 def oracle_choices(articles: list[CachedArticle], cache_dir: Path) -> dict[str, list[int]]:
-    """The greedy ORACLE's sentence indices per article id, cached on disk (they depend on the text only)."""
-    key = hashlib.sha1(json.dumps([(a.id, a.text, a.summary) for a in articles]).encode()).hexdigest()[:16]
+    """The greedy ORACLE's sentence indices per article id, cached on disk (they depend on the candidate
+    sentences and the reference only)."""
+    key = hashlib.sha1(
+        json.dumps([(a.id, a.text, len(a.sentences), a.summary) for a in articles]).encode()
+    ).hexdigest()[:16]
     cache = cache_dir / f"oracle-{key}.json"
     if cache.exists():
         return json.loads(cache.read_text())
