@@ -225,7 +225,10 @@ class Analyzer:
         combined, body_starts = map(list, zip(*(title_and_body(a.title, a.text) for a in articles), strict=True))
         topic_windows = self.classifier.windows_read()  # topics read only the windows they pool
         with self._lock:
-            read = self.summarizer.config.max_windows if with_summary and self.shared_pass else topic_windows
+            read = topic_windows
+            if with_summary and self.shared_pass:  # the windows both heads read (None: all of them)
+                needs = (topic_windows, self.summarizer.config.max_windows)
+                read = None if None in needs else max(needs)
             documents = self.classifier.encode(combined, max_windows=read)
             window_logits = self.classifier.logits_from_documents(documents, max_windows=topic_windows)
             summaries = (

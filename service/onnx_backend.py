@@ -15,7 +15,6 @@ which is most of the cold start saved.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from service.artifacts import read_config
 from service.backbone import resolve_backbone, sha256_file
 from service.cache import build_once, cache_root, read_manifest
 from service.classifier import HeadLogits, TopicClassifier
@@ -150,7 +150,7 @@ def load_onnx_models(
     """Both models run by ONNX Runtime, exporting them into the cache on first use."""
     classifier_path, summarizer_path = Path(classifier_path), Path(summarizer_path)
     config, lexical = TopicClassifier.read(classifier_path)
-    summary_config = SummarizerConfig(**json.loads((summarizer_path / "config.json").read_text()))
+    summary_config = SummarizerConfig(**read_config(summarizer_path, "summariser"))
     resolved = resolve_backbone(backbone or config.backbone, cache_dir)
     for kind, trained_on in (("topic classifier", config), ("summariser", summary_config)):
         if trained_on.backbone_fingerprint != resolved.fingerprint:

@@ -167,11 +167,11 @@ class SummarizerConfig:
 
 
 def sentences_read(sentences: list[Sentence], doc: EncodedDocument, max_windows: int | None) -> list[Sentence]:
-    """The sentences wholly inside the text ``doc`` read: all of them unless the encoder stopped at
-    ``max_windows`` windows before the end of the text."""
+    """The sentences wholly inside the first ``max_windows`` windows of ``doc``: all of them when the
+    text fits in fewer (``doc`` may hold more windows, read for the topic head)."""
     if max_windows is None or len(doc.windows) < max_windows:
         return sentences
-    last = max((end for spans in doc.offsets for _, end in spans), default=0)
+    last = max((end for spans in doc.offsets[:max_windows] for _, end in spans), default=0)
     return [s for s in sentences if s.end <= last] or sentences[:1]
 
 

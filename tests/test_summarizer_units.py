@@ -136,3 +136,4 @@ def test_sentences_read_stop_at_the_last_token_read():
     cut = EncodedDocument(windows=[[0] * 9], offsets=[spans[:7]], states=[])  # stopped inside sentence 2
     assert sentences_read(sentences, cut, max_windows=1) == sentences[:1]
     assert sentences_read(sentences, cut, max_windows=None) == sentences
+    assert sentences_read(sentences, whole, max_windows=1) == sentences[:1]  # more windows read than asked
