@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import time
 import warnings
 from pathlib import Path
@@ -83,6 +84,8 @@ def export(module: nn.Module, args: tuple, path: Path, inputs: list[str], output
     ``dynamic`` maps each input name to {axis: Dim}. (The older TorchScript exporter bakes the
     sentence count into ``nn.MultiheadAttention``'s reshapes, so the scorer needs this one.)
     """
+    for name in ("torch.onnx", "onnx_ir", "onnxscript"):  # progress chatter, not problems
+        logging.getLogger(name).setLevel(logging.ERROR)
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         torch.onnx.export(
