@@ -26,6 +26,7 @@ from service.text import (
     indonesian_score,
     looks_like_html,
     normalize_whitespace,
+    stray_characters,
     strip_html,
     title_and_body,
 )
@@ -33,6 +34,9 @@ from service.text import (
 logger = logging.getLogger(__name__)
 PROJECT_ROOT = CONFIG_DIR.parent
 DEFAULT_SERVICE_CONFIG = CONFIG_DIR / "service.yaml"
+
+
+BINARY_SHARE = 0.05  # above this share of control/undecodable characters an input is binary, not text
 
 
 class InputError(ValueError):
@@ -88,8 +92,14 @@ def prepare_article(
     if title is not None and not isinstance(title, str):
         raise InputError(f"'title' must be a string, got {type(title).__name__}")
     warnings = []
-    if "\x00" in text or sum(ch < " " and ch not in "\n\r\t" for ch in text[:5000]) > 50:
-        raise InputError("the text looks like binary data, not an article")
+    stray = stray_characters(text)
+    if stray > BINARY_SHARE * len(text):
+        raise InputError(
+            f"the text looks like binary data, not an article ({stray:,} of {len(text):,} characters are "
+            "control characters or bytes that are not text)"
+        )
+    if stray:
+        warnings.append(f"{stray} stray control or undecodable character(s) removed")
     if looks_like_html(text):
         text = strip_html(text)
         warnings.append("HTML tags were removed")

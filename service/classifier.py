@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from service.artifacts import load_trained_backbone, load_weights, read_config, save_artifact
-from service.encoder import EncodedDocument, LowerLayers, encode_documents, pad_states
+from service.encoder import EncodedDocument, LowerLayers, encode_documents, pad_states, window_batches
 from service.lexical import LexicalModel
 from service.probabilities import mix_log_probabilities, softmax
 
@@ -80,9 +80,11 @@ class TopicClassifier:
         head=None,
         backbone=None,
         lead_lower: LowerLayers | None = None,
+        by_document: bool = False,
     ):
         self.tokenizer, self.config, self.lower, self.head_logits = tokenizer, config, lower, head_logits
         self.lead_lower = lead_lower  # runs the windows the topic head reads, when set (see encode)
+        self.by_document = by_document  # batch each text's windows alone (``encoder.window_batches``)
         self.n_lower, self.resolved, self.lexical = n_lower, resolved, lexical
         self.head, self.backbone = head, backbone  # the PyTorch modules, when PyTorch runs them
         self._lock = threading.Lock()
@@ -143,12 +145,11 @@ class TopicClassifier:
         The states may come from a pass shared with the summariser; windows are batched by length.
         """
         flat = [(d, w) for d, doc in enumerate(documents) for w in range(len(doc.states[:max_windows]))]
-        order = sorted(range(len(flat)), key=lambda i: documents[flat[i][0]].states[flat[i][1]].shape[0])
         out = [
             np.zeros((len(doc.states[:max_windows]), len(self.config.labels)), dtype=np.float32) for doc in documents
         ]
-        for start in range(0, len(order), batch_size):
-            chosen = [flat[i] for i in order[start : start + batch_size]]
+        length = lambda d, w: documents[d].states[w].shape[0]  # noqa: E731
+        for chosen in window_batches(flat, length, batch_size, self.by_document):
             hidden, mask = pad_states([documents[d].states[w] for d, w in chosen])
             logits = self.head_logits(hidden, mask)
             for row, (d, w) in enumerate(chosen):
@@ -167,6 +168,7 @@ class TopicClassifier:
                 max_windows,
                 self.lead_lower,
                 self.windows_read(),
+                self.by_document,
             )
 
     def windows_read(self, strategy: str | None = None) -> int | None:

@@ -3,9 +3,11 @@
     python -m service analyze --input articles.jsonl --output results.jsonl [--max-sentences 3]
 
 Input rows have ``id``, ``text`` and optionally ``title`` (JSONL objects, or CSV columns). Output:
-one JSON line per input row, in input order: ``{"id", "topic", "topics", "summary",
-"summary_sentences", "warnings"}``, or ``{"id", "error"}`` for a row that cannot be analysed (a row
-without ``id`` gets its 1-based row number). The file is streamed: memory stays flat on any size.
+one JSON line per input row, in input order: ``{"row", "id", "topic", "topics", "summary",
+"summary_sentences", "warnings"}``, or ``{"row", "id", "error"}`` for a row that cannot be analysed
+(``row`` is the 1-based input line or CSV record number; a row without ``id`` gets it as its id).
+The file is streamed (memory stays flat on any size) and flushed chunk by chunk: ``--resume``
+continues a killed run, an existing output is never silently overwritten (``--overwrite``).
 """
 
 from __future__ import annotations
@@ -21,13 +23,13 @@ from pathlib import Path
 csv.field_size_limit(sys.maxsize)
 
 ROW_BATCH = 64  # rows read, analysed and written at a time
+logger = logging.getLogger(__name__)
 
 
 def _decode(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8")
-    except UnicodeDecodeError as error:
-        raise ValueError(f"not valid UTF-8 text ({error.reason} at byte {error.start})") from None
+    """UTF-8 (with or without BOM); bytes that are not UTF-8 become U+FFFD, which the analyzer counts:
+    a few are removed with a warning, a text made mostly of them is refused as binary."""
+    return raw.decode("utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8", errors="replace")
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
@@ -60,20 +62,11 @@ def read_csv(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
         number = 1
 
         # Records may span lines (quoted newlines), so feed decoded lines to one csv.reader.
-        def lines() -> Iterator[str]:
-            for raw in handle:
-                try:
-                    yield _decode(raw)
-                except ValueError:
-                    yield "\x00BAD-ENCODING\n"
-
-        for values in csv.reader(lines()):
+        for values in csv.reader(_decode(raw) for raw in handle):
             number += 1
             if not values or values == [""]:
                 continue
-            if any("\x00BAD-ENCODING" in v for v in values):
-                yield number, None, f"row {number} is not valid UTF-8 text"
-            elif len(values) != len(header):
+            if len(values) != len(header):
                 yield number, None, f"row {number} has {len(values)} fields, the header has {len(header)}"
             else:
                 yield number, dict(zip(header, values, strict=True)), None
@@ -84,6 +77,23 @@ def count_rows(path: Path) -> int:
         return sum(1 for line in handle if line.strip())
 
 
+def completed_rows(path: Path) -> list[int]:
+    """The ``row`` of every complete line of an earlier output; a partial last line is cut off the file."""
+    with open(path, "rb+") as handle:
+        data = handle.read()
+        keep = data.rfind(b"\n") + 1
+        if keep < len(data):
+            logger.warning("%s: discarding a partial last line (%d bytes)", path, len(data) - keep)
+            handle.truncate(keep)
+    rows = []
+    for number, line in enumerate(data[:keep].splitlines(), start=1):
+        try:
+            rows.append(int(json.loads(line)["row"]))
+        except (ValueError, KeyError, TypeError):
+            raise SystemExit(f"error: {path} line {number} is not a line this CLI wrote; use --overwrite") from None
+    return rows
+
+
 def analyze_file(
     analyzer,
     input_path: Path,
@@ -92,13 +102,23 @@ def analyze_file(
     max_sentences: int,
     batch_size: int,
     ratio: float | None = None,
+    resume: bool = False,
+    chunk_size: int = ROW_BATCH,
 ) -> dict:
+    """Analyse every row of ``input_path`` into ``output_path``, ``chunk_size`` rows at a time, each
+    chunk flushed as it is done. With ``resume``, rows already complete in ``output_path`` are skipped
+    and new lines appended (results do not depend on how rows were chunked)."""
     from tqdm import tqdm
 
     reader = read_jsonl if fmt == "jsonl" else read_csv
     total = count_rows(input_path) - (1 if fmt == "csv" else 0)
-    counts = {"rows": 0, "errors": 0}
-    with open(output_path, "w", encoding="utf-8") as out, tqdm(total=total, unit="row", file=sys.stderr) as bar:
+    done = completed_rows(output_path) if resume and output_path.exists() else []
+    counts = {"rows": 0, "errors": 0, "resumed": len(done)}
+    mode = "a" if done else "w"
+    with (
+        open(output_path, mode, encoding="utf-8") as out,
+        tqdm(total=total, initial=len(done), unit="row", file=sys.stderr) as bar,
+    ):
         pending: list[tuple[int, dict | None, str | None]] = []
 
         def flush() -> None:
@@ -108,18 +128,32 @@ def analyze_file(
                     [_item(n, row) for n, row in good], max_sentences=max_sentences, batch_size=batch_size, ratio=ratio
                 )
             )
+            lines = []
             for number, _, error in pending:
                 line = {"id": str(number), "error": error} if error is not None else next(results).to_dict()
                 counts["errors"] += "error" in line
-                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+                lines.append(json.dumps({"row": number, **line}, ensure_ascii=False) + "\n")
+            out.write("".join(lines))
+            out.flush()  # a killed run loses at most the chunk in progress
             counts["rows"] += len(pending)
             bar.update(len(pending))
             pending.clear()
 
-        for record in reader(input_path):
+        seen = 0
+        for index, record in enumerate(reader(input_path)):
+            seen += 1
+            if index < len(done):
+                if record[0] != done[index]:
+                    raise SystemExit(
+                        f"error: {output_path} does not continue {input_path} (its line {index + 1} is row "
+                        f"{done[index]}, the input's is row {record[0]}); use --overwrite to start again"
+                    )
+                continue
             pending.append(record)
-            if len(pending) >= ROW_BATCH:
+            if len(pending) >= chunk_size:
                 flush()
+        if seen < len(done):
+            raise SystemExit(f"error: {output_path} has more rows than {input_path}; use --overwrite")
         flush()
     return counts
 
@@ -155,6 +189,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     analyze.add_argument("--batch-size", type=int, default=16, help="articles per encoder batch (default 16)")
     analyze.add_argument("--config", type=Path, help="service config (default configs/service.yaml)")
+    analyze.add_argument(
+        "--resume", action="store_true", help="continue an interrupted run: skip the rows OUTPUT already holds"
+    )
+    analyze.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT")
+    analyze.add_argument(
+        "--chunk-size", type=int, default=ROW_BATCH, help=f"rows analysed and flushed at a time (default {ROW_BATCH})"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
@@ -167,17 +208,34 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"input file {args.input} not found")
     if args.max_sentences < 1:
         parser.error("--max-sentences must be at least 1")
+    if args.chunk_size < 1:
+        parser.error("--chunk-size must be at least 1")
+    if args.resume and args.overwrite:
+        parser.error("--resume and --overwrite exclude each other")
     from service.summarizer import check_ratio
 
     try:
         check_ratio(args.ratio)
     except ValueError as error:
         parser.error(f"--ratio: {error}")
+    if args.output.exists() and args.output.stat().st_size and not (args.resume or args.overwrite):
+        parser.error(f"{args.output} exists: pass --resume to continue it or --overwrite to replace it")
 
     from service.analyzer import DEFAULT_SERVICE_CONFIG, Analyzer
 
     analyzer = Analyzer.load(config_path=args.config or DEFAULT_SERVICE_CONFIG)
     print(f"backend: {analyzer.backend} (WARTA_BACKEND=auto|onnx|torch chooses)", file=sys.stderr)
-    counts = analyze_file(analyzer, args.input, args.output, fmt, args.max_sentences, args.batch_size, args.ratio)
-    print(f"{counts['rows']} rows written to {args.output} ({counts['errors']} with errors)", file=sys.stderr)
+    counts = analyze_file(
+        analyzer,
+        args.input,
+        args.output,
+        fmt,
+        args.max_sentences,
+        args.batch_size,
+        args.ratio,
+        resume=args.resume,
+        chunk_size=args.chunk_size,
+    )
+    resumed = f", {counts['resumed']} already there" if counts["resumed"] else ""
+    print(f"{counts['rows']} rows written to {args.output} ({counts['errors']} with errors{resumed})", file=sys.stderr)
     return 0

@@ -136,6 +136,21 @@ def tokenize_windows(
     return windows, [spans[i : i + size] for i in starts]
 
 
+def window_batches(
+    keys: list[tuple[int, int]], length: Callable[[int, int], int], batch_size: int, by_document: bool
+) -> list[list[tuple[int, int]]]:
+    """(document, window) keys in batches: by length across documents (little padding), or with
+    ``by_document`` one document's windows per batch, so a text's result never depends on the texts
+    batched with it (int8 quantises activations per call, over the whole batch)."""
+    if by_document:
+        grouped: dict[int, list[tuple[int, int]]] = {}
+        for key in keys:
+            grouped.setdefault(key[0], []).append(key)
+        return [group[i : i + batch_size] for group in grouped.values() for i in range(0, len(group), batch_size)]
+    ordered = sorted(keys, key=lambda key: length(*key))
+    return [ordered[i : i + batch_size] for i in range(0, len(ordered), batch_size)]
+
+
 def encode_documents(
     lower: LowerLayers,
     tokenizer,
@@ -146,12 +161,13 @@ def encode_documents(
     max_windows: int | None = None,
     lead_lower: LowerLayers | None = None,
     lead_windows: int | None = 1,
+    by_document: bool = False,
 ) -> list[EncodedDocument]:
     """Run every window of every text through the ``lower`` layers, batched by length.
 
     With ``lead_lower``, the first ``lead_windows`` windows of each text (all when None) run through
     it instead: the ONNX backend reads the windows the topic head pools at full precision and the
-    rest in int8.
+    rest in int8. ``by_document`` keeps each text's windows in batches of their own (see ``window_batches``).
     """
     tokenizer = window_tokenizer(tokenizer)
     docs = [
@@ -161,9 +177,7 @@ def encode_documents(
     states: dict[tuple[int, int], np.ndarray] = {}
     lead = set() if lead_lower is None else {(d, w) for d, w in flat if lead_windows is None or w < lead_windows}
     for run, group in ((lead_lower, [k for k in flat if k in lead]), (lower, [k for k in flat if k not in lead])):
-        group.sort(key=lambda key: len(docs[key[0]].windows[key[1]]))
-        for start in range(0, len(group), batch_size):
-            chosen = group[start : start + batch_size]
+        for chosen in window_batches(group, lambda d, w: len(docs[d].windows[w]), batch_size, by_document):
             hidden = run(*pad_batch([docs[d].windows[w] for d, w in chosen], tokenizer.pad_id))
             for row, (d, w) in enumerate(chosen):
                 states[(d, w)] = hidden[row, : len(docs[d].windows[w])]

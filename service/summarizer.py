@@ -215,9 +215,15 @@ class Summarizer:
     """
 
     def __init__(
-        self, tokenizer=None, scorer=None, config: SummarizerConfig | None = None, lower: LowerLayers | None = None
+        self,
+        tokenizer=None,
+        scorer=None,
+        config: SummarizerConfig | None = None,
+        lower: LowerLayers | None = None,
+        by_document: bool = False,
     ):
         self.tokenizer, self.scorer, self.config, self.lower = tokenizer, scorer, config, lower
+        self.by_document = by_document  # batch each text's windows alone (``encoder.window_batches``)
         self._lock = threading.Lock()
 
     @classmethod
@@ -259,6 +265,7 @@ class Summarizer:
                 self.config.prefix,
                 batch_size,
                 self.config.max_windows,
+                by_document=self.by_document,
             )
 
     def inputs(

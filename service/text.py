@@ -99,7 +99,8 @@ def split_sentences(text: str) -> list[Sentence]:
     return sentences
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff\ufffd]")
+_STRAY = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 
 
@@ -108,8 +109,14 @@ def title_and_body(title: str | None, body: str) -> tuple[str, int]:
     return (f"{title}\n{body}", len(title) + 1) if title else (body, 0)
 
 
+def stray_characters(text: str) -> int:
+    """Control characters (tabs and line breaks aside) and U+FFFD (bytes that were not valid text):
+    a few come with text copied from PDFs; binary data is mostly made of them."""
+    return len(_STRAY.findall(text))
+
+
 def normalize_whitespace(text: str) -> str:
-    """NFC, no control or zero-width characters, single spaces, at most one blank line."""
+    """NFC, no control, zero-width or replacement characters, single spaces, at most one blank line."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text)
     text = _SPACES.sub(" ", text)

@@ -69,6 +69,41 @@ def test_huge_and_binary_inputs():
         prepare_article("\x00\x01\x02" * 100)
 
 
+PROSE = REGIONAL_GOVERNMENT.split("\n", 1)[1]
+
+
+@pytest.mark.parametrize(
+    "text,stray",
+    [
+        (PROSE, 0),
+        (PROSE.replace(". ", ".\x00 ", 1), 1),  # one NUL copied from a PDF
+        (PROSE.replace("a", "a\x0c", 3), 3),  # form feeds
+        (PROSE.replace("e", "\ufffd", 2), 2),  # bytes that were not UTF-8
+        ("\x00\x00" + PROSE + "\x1b", 3),
+    ],
+    ids=["clean", "one-nul", "form-feeds", "undecodable-bytes", "both-ends"],
+)
+def test_a_few_stray_characters_are_removed_with_a_warning(text, stray):
+    prepared = prepare_article(text)
+    assert not any(ch in prepared.text for ch in "\x00\x0c\x1b\ufffd")
+    warned = [w for w in prepared.warnings if "stray" in w]
+    assert warned == ([f"{stray} stray control or undecodable character(s) removed"] if stray else [])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\x00\x01\x02" * 100,
+        bytes(range(256)).decode("utf-8", errors="replace") * 20,  # a binary file read as text
+        PROSE[:400] + "\x00" * 40,  # 10 % NUL
+    ],
+    ids=["control-bytes", "random-bytes", "ten-percent-nul"],
+)
+def test_binary_is_decided_by_the_share_of_stray_characters(text):
+    with pytest.raises(InputError, match="binary data"):
+        prepare_article(text)
+
+
 def test_control_characters_are_cleaned():
     prepared = prepare_article("Bupati\x07 meresmikan\u200b pasar " + REGIONAL_GOVERNMENT)
     assert "\x07" not in prepared.text and "\u200b" not in prepared.text
@@ -130,7 +165,8 @@ def test_cli_jsonl_one_line_per_row_errors_only_on_bad_rows(tmp_path):
     lines = [json.loads(line) for line in output.read_text().splitlines()]
     assert len(lines) == len(rows) + 1
     assert [("error" in line) for line in lines] == [False, True, True, True, True, False, False, True]
-    assert [line["id"] for line in lines] == ["sport", "2", "no-text", "empty", "5", "6", "gov", "8"]
+    assert [line["id"] for line in lines] == ["sport", "2", "no-text", "empty", "5", "6", "gov", "bad-bytes"]
+    assert "binary data" in lines[7]["error"]  # nothing but bytes that are not UTF-8
     assert lines[0]["topic"] == "sport" and lines[6]["topic"] == "governance"
     assert len(lines[0]["summary_sentences"]) == 2 and len(lines[0]["topics"]) == 11
 

@@ -133,3 +133,10 @@ def test_onnx_models_match_pytorch_and_a_damaged_entry_is_rebuilt(tiny_artifacts
     classifier, _ = load_onnx_models(*args)
     assert damaged.read_bytes()[:4] != b"\0\0\0\0"
     np.testing.assert_allclose(classifier.text_logits(texts), torch_classifier.text_logits(texts), atol=0.05)
+
+
+def test_an_article_gets_the_same_result_whatever_it_is_batched_with(onnx_analyzer):
+    # int8 quantises activations per call: each article's windows run in batches of their own.
+    alone = onnx_analyzer.analyze([SCRAPED_REGIONAL])[0].to_dict()
+    crowded = onnx_analyzer.analyze([SPORT, HEALTH * 3, SCRAPED_REGIONAL, REGIONAL_GOVERNMENT], batch_size=4)[2]
+    assert crowded.to_dict() == alone
