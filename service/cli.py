@@ -122,18 +122,9 @@ def analyze_file(
         pending: list[tuple[int, dict | None, str | None]] = []
 
         def flush() -> None:
-            good = [(n, row) for n, row, err in pending if err is None]
-            results = iter(
-                analyzer.analyze(
-                    [_item(n, row) for n, row in good], max_sentences=max_sentences, batch_size=batch_size, ratio=ratio
-                )
-            )
-            lines = []
-            for number, _, error in pending:
-                line = {"id": str(number), "error": error} if error is not None else next(results).to_dict()
-                counts["errors"] += "error" in line
-                lines.append(json.dumps({"row": number, **line}, ensure_ascii=False) + "\n")
-            out.write("".join(lines))
+            lines = analyze_chunk(analyzer, pending, max_sentences=max_sentences, batch_size=batch_size, ratio=ratio)
+            counts["errors"] += sum("error" in line for line in lines)
+            out.write("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
             out.flush()  # a killed run loses at most the chunk in progress
             counts["rows"] += len(pending)
             bar.update(len(pending))
@@ -156,6 +147,16 @@ def analyze_file(
             raise SystemExit(f"error: {output_path} has more rows than {input_path}; use --overwrite")
         flush()
     return counts
+
+
+def analyze_chunk(analyzer, records: list[tuple[int, dict | None, str | None]], **options) -> list[dict]:
+    """The output lines of ``records`` (``(row number, row, error)``), in their order: ``{"row", "id",
+    "error"}`` for a row that could not be read, else ``{"row", **AnalysisResult.to_dict()}``."""
+    results = iter(analyzer.analyze([_item(n, row) for n, row, err in records if err is None], **options))
+    return [
+        {"row": n, "id": str(n), "error": err} if err is not None else {"row": n, **next(results).to_dict()}
+        for n, _, err in records
+    ]
 
 
 def _item(number: int, row: dict) -> dict:

@@ -7,19 +7,21 @@ import html
 import io
 import json
 import logging
+import re
 import tempfile
 from pathlib import Path
 
 import gradio as gr
 
-from service.analyzer import PROJECT_ROOT, AnalysisResult, Analyzer
-from service.cli import read_csv, read_jsonl
+from service.analyzer import BINARY_SHARE, PROJECT_ROOT, AnalysisResult, Analyzer
+from service.cli import analyze_chunk, read_csv, read_jsonl
 from service.examples import EXAMPLES
 from service.labels import load_labels
+from service.text import stray_characters
 
 logger = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-BATCH_COLUMNS = ["id", "topic", "topics", "summary", "warnings", "error"]
+BATCH_COLUMNS = ["row", "id", "topic", "topics", "summary", "warnings", "error"]
 CSS = """
 .warta-badge { display: inline-block; font-size: 1.5em; font-weight: 700; padding: .35em .8em;
                border-radius: .5em; background: #fde68a; color: #1f2937; }
@@ -54,34 +56,28 @@ def _highlighted(result: AnalysisResult) -> list[tuple[str, str | None]]:
     return segments
 
 
-def _rows_from_upload(path: Path) -> tuple[list[dict], list[tuple[int, str]]]:
-    """Rows and per-row errors from an uploaded CSV, JSONL or TXT (one article per blank-line block)."""
+def _records_from_upload(path: Path) -> list[tuple[int, dict | None, str | None]]:
+    """``(row number, row, error)`` in input order from an uploaded CSV, JSONL or TXT (articles
+    separated by two blank lines)."""
     size = path.stat().st_size
     if size > MAX_UPLOAD_BYTES:
         raise gr.Error(f"Berkas terlalu besar ({size / 1e6:.1f} MB); batasnya {MAX_UPLOAD_BYTES // 1_000_000} MB.")
-    head = path.read_bytes()[:4096]
-    if b"\x00" in head:
+    head = path.read_bytes()[:4096].decode("utf-8", errors="replace")
+    if stray_characters(head) > BINARY_SHARE * max(len(head), 1):
         raise gr.Error("Berkas ini bukan teks (biner). Unggah CSV, JSONL, atau TXT. / Not a text file.")
     suffix = path.suffix.lower()
     if suffix in {".jsonl", ".json", ".ndjson"}:
-        records = list(read_jsonl(path))
-    elif suffix == ".csv":
+        return list(read_jsonl(path))
+    if suffix == ".csv":
         try:
-            records = list(read_csv(path))
+            return list(read_csv(path))
         except SystemExit as error:
             raise gr.Error(str(error).removeprefix("error: ")) from None
-    elif suffix == ".txt":
-        try:
-            text = path.read_bytes().decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise gr.Error("Berkas TXT bukan UTF-8. / The TXT file is not UTF-8.") from None
-        blocks = [b.strip() for b in text.split("\n\n\n") if b.strip()] or [text]
-        records = [(i, {"id": str(i), "text": b}, None) for i, b in enumerate(blocks, start=1)]
-    else:
-        raise gr.Error(f"Jenis berkas {suffix or '(tanpa ekstensi)'} tidak didukung: gunakan .csv, .jsonl, atau .txt.")
-    rows = [dict(row, id=row.get("id") or str(n)) for n, row, err in records if err is None]
-    errors = [(n, err) for n, _, err in records if err is not None]
-    return rows, errors
+    if suffix == ".txt":
+        text = path.read_bytes().decode("utf-8-sig", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
+        blocks = [b.strip() for b in re.split(r"\n[ \t]*\n[ \t]*\n", text) if b.strip()]
+        return [(i, {"id": str(i), "text": b}, None) for i, b in enumerate(blocks, start=1)]
+    raise gr.Error(f"Jenis berkas {suffix or '(tanpa ekstensi)'} tidak didukung: gunakan .csv, .jsonl, atau .txt.")
 
 
 RATIO_LABEL = "Atau rasio: bagian kalimat artikel (0 = pakai jumlah kalimat) / Or a share of the sentences"
@@ -108,13 +104,14 @@ def build_app(analyzer: Analyzer) -> gr.Blocks:
     def analyze_upload(file, max_sentences: float, ratio: float = 0.0, progress=gr.Progress()):  # noqa: B008
         if file is None:
             raise gr.Error("Unggah berkas dulu. / Upload a file first.")
-        rows, errors = _rows_from_upload(Path(file if isinstance(file, str) else file.name))
-        results: list[dict] = [{"id": str(n), "error": e} for n, e in errors]
-        for start in progress.tqdm(range(0, len(rows), 16), desc="Menganalisis"):
-            chunk = analyzer.analyze(rows[start : start + 16], int(max_sentences), ratio=_ratio(ratio))
-            results.extend(r.to_dict() for r in chunk)
+        records = _records_from_upload(Path(file if isinstance(file, str) else file.name))
+        results: list[dict] = []  # the CLI's lines, in input order
+        for start in progress.tqdm(range(0, len(records), 16), desc="Menganalisis"):
+            chunk = records[start : start + 16]
+            results.extend(analyze_chunk(analyzer, chunk, max_sentences=int(max_sentences), ratio=_ratio(ratio)))
         table = [
             [
+                r["row"],
                 r.get("id"),
                 r.get("topic", ""),
                 ", ".join(f"{t['label']} {t['score']:.2f}" for t in r.get("topics", [])[:3]),
