@@ -164,3 +164,50 @@ def test_browser_runs_an_example_and_shows_the_topic_badge(server, tmp_path):
         assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     finally:
         browser.quit()
+
+
+def test_a_full_queue_refuses_at_once_and_answers_the_accepted(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client, handle_file
+
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port), "--queue-size", "2"],
+        cwd=PROJECT_ROOT,
+        env=dict(os.environ, GRADIO_ANALYTICS_ENABLED="False"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.time() + 240
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                assert time.time() < deadline and process.poll() is None, "app did not start"
+                time.sleep(0.5)
+        source = tmp_path / "slow.jsonl"  # ~40 articles: each request keeps the worker busy a few seconds
+        source.write_text("".join(json.dumps({"id": str(i), "text": EXAMPLES[i % 3][1]}) + "\n" for i in range(40)))
+
+        def call(_):
+            started = time.time()
+            try:
+                table, _ = Client(url, verbose=False).predict(handle_file(str(source)), 2, 0, api_name="/analyze_batch")
+                return "answered", len(table["data"]), time.time() - started
+            except Exception as error:  # noqa: BLE001 - the refusal is what is measured
+                return "refused", str(error), time.time() - started
+
+        with ThreadPoolExecutor(8) as pool:
+            outcomes = list(pool.map(call, range(8)))
+        answered = [o for o in outcomes if o[0] == "answered"]
+        refused = [o for o in outcomes if o[0] == "refused"]
+        print(f"queue of 2, 8 concurrent requests: {len(answered)} answered, {len(refused)} refused")
+        assert 2 <= len(answered) <= 3 and len(answered) + len(refused) == 8  # 1 running + up to 2 waiting
+        assert all(rows == 40 for _, rows, _ in answered)
+        assert all("Queue is full" in message and seconds < 10 for _, message, seconds in refused), refused
+    finally:
+        process.terminate()
+        process.wait(30)
