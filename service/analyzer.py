@@ -149,9 +149,10 @@ class Analyzer:
         summarizer_dir: str | Path | None = None,
         config_path: str | Path = DEFAULT_SERVICE_CONFIG,
         backend: str | None = None,
+        threads: int | None = None,
     ) -> Analyzer:
         """Both models as configured in ``config_path``; ``backend`` (auto, onnx, torch) overrides
-        ``WARTA_BACKEND`` and the config's ``backend``."""
+        ``WARTA_BACKEND`` and the config's ``backend``; ``threads`` overrides the config's ONNX Runtime threads."""
         settings = yaml.safe_load(Path(config_path).read_text()) or {}
         cache_dir = settings.get("cache_dir")
         backbone = settings.get("backbone")
@@ -167,7 +168,7 @@ class Analyzer:
         if backend_choice(settings.get("backend"), backend) == "onnx":
             try:
                 classifier, summarizer = load_onnx_models(
-                    classifier_path, summarizer_path, backbone, cache_dir, settings.get("threads")
+                    classifier_path, summarizer_path, backbone, cache_dir, threads or settings.get("threads")
                 )
                 return cls(classifier, summarizer, settings, backend="onnx-int8")
             except OnnxBuildError as error:

@@ -18,7 +18,9 @@ import json
 import logging
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 csv.field_size_limit(sys.maxsize)
 
@@ -32,9 +34,19 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8", errors="replace")
 
 
-def read_jsonl(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
+@contextmanager
+def _binary(source: Path | BinaryIO) -> Iterator[BinaryIO]:
+    """A binary handle on ``source``: a path (opened and closed here) or an open stream."""
+    if isinstance(source, (str, Path)):
+        with open(source, "rb") as handle:
+            yield handle
+    else:
+        yield source
+
+
+def read_jsonl(source: Path | BinaryIO) -> Iterator[tuple[int, dict | None, str | None]]:
     """``(row number, row, error)`` for every non-blank line."""
-    with open(path, "rb") as handle:
+    with _binary(source) as handle:
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
                 continue
@@ -49,8 +61,10 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
             yield number, row, None
 
 
-def read_csv(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
-    with open(path, "rb") as handle:
+def read_csv(source: Path | BinaryIO) -> Iterator[tuple[int, dict | None, str | None]]:
+    """``(record number, row, error)`` for every record after the header (which needs a ``text`` column)."""
+    path = source if isinstance(source, (str, Path)) else getattr(source, "name", "input")
+    with _binary(source) as handle:
         header_raw = handle.readline()
         try:
             header = next(csv.reader([_decode(header_raw)]))
