@@ -63,8 +63,14 @@ def rows_of_file(item: dict) -> list[dict]:
             records = list(reader(io.BytesIO(data)))
         except SystemExit as error:  # a CSV without a usable header: one error row for the file
             records = [(1, None, str(error).removeprefix("error: "))]
+    # Empty strings, not None: a block whose column is all None would reach the workers as NaN.
     return [
-        {"source": path, "row": n, "data": json.dumps(row, ensure_ascii=False) if row is not None else None, "error": e}
+        {
+            "source": path,
+            "row": n,
+            "data": json.dumps(row, ensure_ascii=False) if row is not None else "",
+            "error": e or "",
+        }
         for n, row, e in records
     ]
 
@@ -84,7 +90,7 @@ class AnalyzeBatch:
         from service.cli import analyze_chunk
 
         records = [
-            (int(n), json.loads(data) if data is not None else None, error)
+            (int(n), json.loads(data) if data else None, str(error) or None)
             for n, data, error in zip(batch["row"], batch["data"], batch["error"], strict=True)
         ]
         lines = analyze_chunk(self.analyzer, records, **self.options)

@@ -80,6 +80,30 @@ def _records_from_upload(path: Path) -> list[tuple[int, dict | None, str | None]
     raise gr.Error(f"Jenis berkas {suffix or '(tanpa ekstensi)'} tidak didukung: gunakan .csv, .jsonl, atau .txt.")
 
 
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def batch_overview(records, results: list[dict], names: dict[str, str]) -> tuple:
+    """Articles per topic, and per day and topic when the rows carry a ``date`` (or ``tanggal``)
+    starting with YYYY-MM-DD: two data frames for the Batch tab's charts (the second may be empty)."""
+    import pandas as pd
+
+    rows = {n: row for n, row, err in records if err is None}
+    per_topic, per_day = {}, {}
+    for line in results:
+        if "topic" not in line:
+            continue
+        topic = names[line["topic"]]
+        per_topic[topic] = per_topic.get(topic, 0) + 1
+        row = rows.get(line["row"], {})
+        day = _DAY.match(str(row.get("date") or row.get("tanggal") or ""))
+        if day:
+            per_day[(day.group(0), topic)] = per_day.get((day.group(0), topic), 0) + 1
+    topics = pd.DataFrame(sorted(per_topic.items(), key=lambda kv: -kv[1]), columns=["topik", "artikel"])
+    days = pd.DataFrame([(d, t, c) for (d, t), c in sorted(per_day.items())], columns=["tanggal", "topik", "artikel"])
+    return topics, days
+
+
 RATIO_LABEL = "Atau rasio: bagian kalimat artikel (0 = pakai jumlah kalimat) / Or a share of the sentences"
 
 
@@ -127,7 +151,8 @@ def build_app(analyzer: Analyzer) -> gr.Blocks:
         buffer = io.StringIO()
         csv.writer(buffer).writerows([BATCH_COLUMNS, *table])
         csv_path.write_text(buffer.getvalue(), encoding="utf-8")
-        return table, [str(csv_path), str(jsonl_path)]
+        topics, days = batch_overview(records, results, names)
+        return table, [str(csv_path), str(jsonl_path)], topics, gr.update(value=days, visible=not days.empty)
 
     with gr.Blocks(title="Warta: topik & ringkasan berita") as app:
         gr.Markdown(
@@ -162,17 +187,36 @@ def build_app(analyzer: Analyzer) -> gr.Blocks:
             )
         with gr.Tab("Batch"):
             gr.Markdown(
-                "Unggah **CSV** (kolom `id`, `text`, opsional `title`), **JSONL** (objek per baris) atau **TXT** "
-                "(artikel dipisah dua baris kosong), maks. 20 MB. Baris yang rusak dilaporkan per baris."
+                "Unggah **CSV** (kolom `id`, `text`, opsional `title` dan `date`), **JSONL** (objek per baris) "
+                "atau **TXT** (artikel dipisah dua baris kosong), maks. 20 MB. Baris yang rusak dilaporkan per "
+                "baris; grafik menghitung artikel per topik (dan per hari bila ada kolom `date` YYYY-MM-DD)."
             )
-            upload = gr.File(label="Berkas", file_types=[".csv", ".jsonl", ".txt"])
+            upload = gr.File(label="Berkas", file_types=[".csv", ".jsonl", ".txt"], elem_id="warta-upload")
             batch_sentences = gr.Slider(1, 8, value=3, step=1, label="Panjang ringkasan (kalimat)")
             batch_ratio = gr.Slider(0, 1, value=0, step=0.05, label=RATIO_LABEL)
-            batch_button = gr.Button("Analisis berkas", variant="primary")
-            table = gr.Dataframe(headers=BATCH_COLUMNS, label="Hasil", wrap=True)
+            batch_button = gr.Button("Analisis berkas", variant="primary", elem_id="warta-batch-analyze")
+            with gr.Row():
+                with gr.Column(scale=3):
+                    table = gr.Dataframe(headers=BATCH_COLUMNS, label="Hasil", wrap=True)
+                with gr.Column(scale=2):
+                    topic_chart = gr.BarPlot(
+                        x="topik",
+                        y="artikel",
+                        title="Artikel per topik",
+                        sort="-y",
+                        y_lim=[0, None],
+                        elem_id="warta-batch-topics",
+                    )
+                    day_chart = gr.BarPlot(
+                        x="tanggal", y="artikel", color="topik", title="Artikel per hari", visible=False,
+                        elem_id="warta-batch-days",
+                    )  # fmt: skip
             downloads = gr.File(label="Unduh CSV dan JSONL", file_count="multiple")
             batch_button.click(
-                analyze_upload, [upload, batch_sentences, batch_ratio], [table, downloads], api_name="analyze_batch"
+                analyze_upload,
+                [upload, batch_sentences, batch_ratio],
+                [table, downloads, topic_chart, day_chart],
+                api_name="analyze_batch",
             )
         with gr.Tab("Tentang"):
             gr.Markdown(_about(labels))

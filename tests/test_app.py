@@ -91,7 +91,9 @@ def test_batch_endpoint_reports_bad_rows(server, tmp_path):
         json.dumps({"id": "b", "text": EXAMPLES[0][1]}),
     ]
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    table, files = Client(server, verbose=False).predict(handle_file(str(source)), 2, 0, api_name="/analyze_batch")
+    table, files, topics, days = Client(server, verbose=False).predict(
+        handle_file(str(source)), 2, 0, api_name="/analyze_batch"
+    )
     rows = table["data"]
     assert [(r[0], r[1]) for r in rows] == [(1, "1"), (2, "a"), (3, "3"), (4, "b")]  # input order, as the CLI
     assert [bool(r[6]) for r in rows] == [True, False, True, False]
@@ -101,6 +103,8 @@ def test_batch_endpoint_reports_bad_rows(server, tmp_path):
         json.loads(line) for line in Path(next(f for f in files if f.endswith(".jsonl"))).read_text().splitlines()
     ]
     assert [line["row"] for line in written] == [1, 2, 3, 4]
+    assert {row[0]: row[1] for row in topics["data"]} == {"Pemerintahan & Politik": 1, "Olahraga": 1}  # the chart
+    assert days["visible"] is False  # no date column: no per-day chart
 
 
 def test_batch_txt_with_windows_line_endings_is_split_into_articles(server, tmp_path):
@@ -109,14 +113,16 @@ def test_batch_txt_with_windows_line_endings_is_split_into_articles(server, tmp_
     source = tmp_path / "batch.txt"
     articles = [f"{title}\n{body}" for title, body in EXAMPLES[:3]]
     source.write_bytes("\n\n\n".join(articles).replace("\n", "\r\n").encode("utf-8"))
-    table, _ = Client(server, verbose=False).predict(handle_file(str(source)), 2, 0, api_name="/analyze_batch")
+    table, *_ = Client(server, verbose=False).predict(handle_file(str(source)), 2, 0, api_name="/analyze_batch")
     rows = table["data"]
     assert [r[1] for r in rows] == ["1", "2", "3"]
     assert [r[2] for r in rows] == ["sport", "health", "governance"]
     assert all(r[4] and not r[6] for r in rows)  # a summary each, no error
 
 
-def test_browser_runs_an_example_and_shows_the_topic_badge(server, tmp_path):
+@pytest.fixture
+def browser(tmp_path):
+    """Headless Debian chromium driven by selenium."""
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (chromium and driver):
         if os.environ.get("CI"):
@@ -124,9 +130,6 @@ def test_browser_runs_an_example_and_shows_the_topic_badge(server, tmp_path):
         pytest.skip("chromium / chromedriver not installed")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
 
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
@@ -144,26 +147,63 @@ def test_browser_runs_an_example_and_shows_the_topic_badge(server, tmp_path):
     ):
         options.add_argument(flag)
     browser = webdriver.Chrome(service=Service(driver), options=options)
-    try:
-        browser.get(server)
-        wait = WebDriverWait(browser, 120)
-        # The innermost visible element showing the sports example's title (Gradio's examples table).
-        cell = (
-            "//body//*[not(self::script)][contains(normalize-space(.), 'Timnas Indonesia')]"
-            "[not(.//*[contains(normalize-space(.), 'Timnas Indonesia')])]"
-        )
-        example = wait.until(lambda d: next((e for e in d.find_elements(By.XPATH, cell) if e.is_displayed()), False))
-        browser.execute_script("arguments[0].click();", example)
-        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#warta-text textarea").get_attribute("value"))
-        browser.execute_script("arguments[0].click();", browser.find_element(By.ID, "warta-analyze"))
-        badge = wait.until(ec.visibility_of_element_located((By.ID, "warta-topic-badge")))
-        assert badge.get_attribute("data-topic") == "sport"
-        assert "Olahraga" in badge.text
-        shot = PROJECT_ROOT / "build" / "screenshots" / "artikel.png"
-        shot.parent.mkdir(parents=True, exist_ok=True)
-        assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
-    finally:
-        browser.quit()
+    yield browser
+    browser.quit()
+
+
+def test_browser_runs_an_example_and_shows_the_topic_badge(server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(server)
+    wait = WebDriverWait(browser, 120)
+    # The innermost visible element showing the sports example's title (Gradio's examples table).
+    cell = (
+        "//body//*[not(self::script)][contains(normalize-space(.), 'Timnas Indonesia')]"
+        "[not(.//*[contains(normalize-space(.), 'Timnas Indonesia')])]"
+    )
+    example = wait.until(lambda d: next((e for e in d.find_elements(By.XPATH, cell) if e.is_displayed()), False))
+    browser.execute_script("arguments[0].click();", example)
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#warta-text textarea").get_attribute("value"))
+    browser.execute_script("arguments[0].click();", browser.find_element(By.ID, "warta-analyze"))
+    badge = wait.until(ec.visibility_of_element_located((By.ID, "warta-topic-badge")))
+    assert badge.get_attribute("data-topic") == "sport"
+    assert "Olahraga" in badge.text
+    shot = PROJECT_ROOT / "build" / "screenshots" / "artikel.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+
+
+def test_browser_batch_tab_charts_articles_per_topic_and_day(server, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    source = tmp_path / "batch.csv"
+    lines = ["id,date,text"] + [
+        f'{i},2026-11-{20 + i % 2},"{EXAMPLES[i % 3][1]}"' for i in range(6)
+    ]  # two days, three topics
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    browser.get(server)
+    wait = WebDriverWait(browser, 120)
+    tab = wait.until(lambda d: next((b for b in d.find_elements(By.TAG_NAME, "button") if b.text == "Batch"), False))
+    browser.execute_script("arguments[0].click();", tab)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#warta-upload input[type=file]"))
+    browser.find_element(By.CSS_SELECTOR, "#warta-upload input[type=file]").send_keys(str(source))
+    wait.until(lambda d: ".csv" in d.find_element(By.ID, "warta-upload").text)  # shown as "batch" + ".csv"
+    browser.execute_script("arguments[0].click();", browser.find_element(By.ID, "warta-batch-analyze"))
+
+    def drawn(chart_id):
+        def check(d):
+            marks = d.find_elements(By.CSS_SELECTOR, f"#{chart_id} canvas, #{chart_id} svg")
+            return any(m.is_displayed() and m.size["width"] > 50 for m in marks) and marks
+
+        return check
+
+    wait.until(drawn("warta-batch-topics"))
+    wait.until(drawn("warta-batch-days"))
+    shot = PROJECT_ROOT / "build" / "screenshots" / "batch.png"
+    assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
 
 
 def test_a_full_queue_refuses_at_once_and_answers_the_accepted(tmp_path):
@@ -195,7 +235,9 @@ def test_a_full_queue_refuses_at_once_and_answers_the_accepted(tmp_path):
         def call(_):
             started = time.time()
             try:
-                table, _ = Client(url, verbose=False).predict(handle_file(str(source)), 2, 0, api_name="/analyze_batch")
+                table, *_ = Client(url, verbose=False).predict(
+                    handle_file(str(source)), 2, 0, api_name="/analyze_batch"
+                )
                 return "answered", len(table["data"]), time.time() - started
             except Exception as error:  # noqa: BLE001 - the refusal is what is measured
                 return "refused", str(error), time.time() - started

@@ -15,10 +15,11 @@ ray = pytest.importorskip("ray")
 
 
 def write_fixture(directory) -> tuple:
-    """40 rows over a JSONL and a CSV file, with malformed, empty, binary and non-object rows."""
+    """40 rows over three files, with malformed, empty, binary and non-object rows (and one clean file:
+    a block without any error must still reach the workers as text)."""
     texts = [SPORT, HEALTH, REGIONAL_GOVERNMENT, SCRAPED_REGIONAL]
     lines = []
-    for i in range(30):
+    for i in range(27):
         if i == 4:
             lines.append("{not json")
         elif i == 9:
@@ -35,7 +36,9 @@ def write_fixture(directory) -> tuple:
     csv_rows = ["id,title,text"] + [f'c{i},,"{texts[i % 4].split(chr(10), 1)[1]}"' for i in range(9)] + ["bad,row"]
     csv = directory / "b.csv"
     csv.write_text("\n".join(csv_rows) + "\n")
-    return jsonl, csv
+    clean = directory / "c.jsonl"
+    clean.write_text("".join(json.dumps({"id": f"k{i}", "text": texts[i]}) + "\n" for i in range(3)))
+    return jsonl, csv, clean
 
 
 def cli_lines(source, output) -> list[dict]:
