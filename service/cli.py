@@ -93,18 +93,18 @@ def count_rows(path: Path) -> int:
 
 def completed_rows(path: Path) -> list[int]:
     """The ``row`` of every complete line of an earlier output; a partial last line is cut off the file."""
-    with open(path, "rb+") as handle:
-        data = handle.read()
-        keep = data.rfind(b"\n") + 1
-        if keep < len(data):
-            logger.warning("%s: discarding a partial last line (%d bytes)", path, len(data) - keep)
-            handle.truncate(keep)
-    rows = []
-    for number, line in enumerate(data[:keep].splitlines(), start=1):
-        try:
-            rows.append(int(json.loads(line)["row"]))
-        except (ValueError, KeyError, TypeError):
-            raise SystemExit(f"error: {path} line {number} is not a line this CLI wrote; use --overwrite") from None
+    rows, keep = [], 0
+    with open(path, "rb+") as handle:  # streamed: an output of millions of lines is never held whole
+        for number, line in enumerate(handle, start=1):
+            if not line.endswith(b"\n"):
+                logger.warning("%s: discarding a partial last line (%d bytes)", path, len(line))
+                break
+            try:
+                rows.append(int(json.loads(line)["row"]))
+            except (ValueError, KeyError, TypeError):
+                raise SystemExit(f"error: {path} line {number} is not a line this CLI wrote; use --overwrite") from None
+            keep += len(line)
+        handle.truncate(keep)
     return rows
 
 
