@@ -176,6 +176,7 @@ def test_browser_runs_an_example_and_shows_the_topic_badge(server, browser):
 
 
 def test_browser_batch_tab_charts_articles_per_topic_and_day(server, browser, tmp_path):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -195,8 +196,11 @@ def test_browser_batch_tab_charts_articles_per_topic_and_day(server, browser, tm
 
     def drawn(chart_id):
         def check(d):
-            marks = d.find_elements(By.CSS_SELECTOR, f"#{chart_id} canvas, #{chart_id} svg")
-            return any(m.is_displayed() and m.size["width"] > 50 for m in marks) and marks
+            try:  # the chart is re-rendered while it loads: an element found may be gone a moment later
+                marks = d.find_elements(By.CSS_SELECTOR, f"#{chart_id} canvas, #{chart_id} svg")
+                return any(m.is_displayed() and m.size["width"] > 50 for m in marks)
+            except StaleElementReferenceException:
+                return False
 
         return check
 
