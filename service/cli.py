@@ -238,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from service.analyzer import DEFAULT_SERVICE_CONFIG, Analyzer
 
-    analyzer = Analyzer.load(config_path=args.config or DEFAULT_SERVICE_CONFIG)
+    # Independent batches: a row's result never depends on its neighbours, so --resume and Ray match.
+    analyzer = Analyzer.load(config_path=args.config or DEFAULT_SERVICE_CONFIG, independent_batches=True)
     print(f"backend: {analyzer.backend} (WARTA_BACKEND=auto|onnx|torch chooses)", file=sys.stderr)
     counts = analyze_file(
         analyzer,

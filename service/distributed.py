@@ -81,7 +81,9 @@ class AnalyzeBatch:
     def __init__(self, config: str | None, threads: int | None, options: dict):
         from service.analyzer import DEFAULT_SERVICE_CONFIG, Analyzer
 
-        self.analyzer = Analyzer.load(config_path=config or DEFAULT_SERVICE_CONFIG, threads=threads)
+        self.analyzer = Analyzer.load(
+            config_path=config or DEFAULT_SERVICE_CONFIG, threads=threads, independent_batches=True
+        )
         self.options = options
 
     def __call__(self, batch: dict):

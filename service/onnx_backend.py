@@ -184,12 +184,10 @@ def load_onnx_models(
     classifier_layers = manifest["backbone_layers"] - config.trainable_layers
     classifier = TopicClassifier(
         parts["tokenizer"], config, parts["lower"][classifier_layers], parts["head"], classifier_layers, resolved,
-        lexical, lead_lower=parts["topic_lower"], by_document=True,
+        lexical, lead_lower=parts["topic_lower"],
     )  # fmt: skip
     summary_layers = min(summary_config.feature_layer, manifest["backbone_layers"])
-    summarizer = Summarizer(
-        parts["tokenizer"], parts["scorer"], summary_config, parts["lower"][summary_layers], by_document=True
-    )
+    summarizer = Summarizer(parts["tokenizer"], parts["scorer"], summary_config, parts["lower"][summary_layers])
     return classifier, summarizer
 
 

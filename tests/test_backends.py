@@ -135,8 +135,9 @@ def test_onnx_models_match_pytorch_and_a_damaged_entry_is_rebuilt(tiny_artifacts
     np.testing.assert_allclose(classifier.text_logits(texts), torch_classifier.text_logits(texts), atol=0.05)
 
 
-def test_an_article_gets_the_same_result_whatever_it_is_batched_with(onnx_analyzer):
+def test_with_independent_batches_an_article_gets_the_same_result_whatever_it_is_batched_with():
     # int8 quantises activations per call: each article's windows run in batches of their own.
-    alone = onnx_analyzer.analyze([SCRAPED_REGIONAL])[0].to_dict()
-    crowded = onnx_analyzer.analyze([SPORT, HEALTH * 3, SCRAPED_REGIONAL, REGIONAL_GOVERNMENT], batch_size=4)[2]
+    analyzer = Analyzer.load(backend="onnx", independent_batches=True)
+    alone = analyzer.analyze([SCRAPED_REGIONAL])[0].to_dict()
+    crowded = analyzer.analyze([SPORT, HEALTH * 3, SCRAPED_REGIONAL, REGIONAL_GOVERNMENT], batch_size=4)[2]
     assert crowded.to_dict() == alone
