@@ -173,10 +173,13 @@ class Analyzer:
         if backend_choice(settings.get("backend"), backend) == "onnx":
             try:
                 classifier, summarizer = load_onnx_models(
-                    classifier_path, summarizer_path, backbone, cache_dir, threads or settings.get("threads")
+                    classifier_path,
+                    summarizer_path,
+                    backbone,
+                    cache_dir,
+                    threads or settings.get("threads"),
+                    bool(independent_batches or settings.get("independent_batches", False)),
                 )
-                by_document = bool(independent_batches or settings.get("independent_batches", False))
-                classifier.by_document = summarizer.by_document = by_document
                 return cls(classifier, summarizer, settings, backend="onnx-int8")
             except OnnxBuildError as error:
                 if requested_backend(settings.get("backend"), backend) == "onnx":

@@ -146,8 +146,10 @@ def load_onnx_models(
     backbone: str | None = None,
     cache_dir: Path | None = None,
     threads: int | None = None,
+    independent_batches: bool = False,
 ) -> tuple[TopicClassifier, Summarizer]:
-    """Both models run by ONNX Runtime, exporting them into the cache on first use."""
+    """Both models run by ONNX Runtime, exporting them into the cache on first use; with
+    ``independent_batches`` each article's windows are batched alone (``encoder.window_batches``)."""
     classifier_path, summarizer_path = Path(classifier_path), Path(summarizer_path)
     config, lexical = TopicClassifier.read(classifier_path)
     summary_config = SummarizerConfig(**read_config(summarizer_path, "summariser"))
@@ -184,10 +186,12 @@ def load_onnx_models(
     classifier_layers = manifest["backbone_layers"] - config.trainable_layers
     classifier = TopicClassifier(
         parts["tokenizer"], config, parts["lower"][classifier_layers], parts["head"], classifier_layers, resolved,
-        lexical, lead_lower=parts["topic_lower"],
+        lexical, lead_lower=parts["topic_lower"], by_document=independent_batches,
     )  # fmt: skip
     summary_layers = min(summary_config.feature_layer, manifest["backbone_layers"])
-    summarizer = Summarizer(parts["tokenizer"], parts["scorer"], summary_config, parts["lower"][summary_layers])
+    summarizer = Summarizer(
+        parts["tokenizer"], parts["scorer"], summary_config, parts["lower"][summary_layers], independent_batches
+    )
     return classifier, summarizer
 
 
