@@ -21,7 +21,7 @@ backbone: setup
 
 # The ONNX Runtime (int8) copies of the shipped models, exported once per model version into the cache.
 models: backbone
-	$(PY) -m service.onnx_backend
+	$(PY) -m service prepare
 
 app: models
 	$(PY) app.py $(ARGS)

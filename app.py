@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as error:
         print(f"Warta cannot start: {error}", file=sys.stderr)
         return 1
-    from service.ui import CSS, build_app
+    from service.frontends.app import CSS, build_app
 
     app = build_app(analyzer)
     # One analysis at a time: the 2-core CPU is saturated by a single batch. A request beyond the

@@ -14,26 +14,23 @@ import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import yaml
-
-from service.classifier import TopicClassifier
-from service.labels import CONFIG_DIR, load_labels
-from service.onnx_backend import OnnxBuildError, backend_choice, load_onnx_models, requested_backend
-from service.summarizer import Summarizer, SummarySentence, check_ratio
+from service.config import DEFAULT_SERVICE_CONFIG, load_labels, load_settings, project_path
+from service.engines.backend import backend_choice, inference_precision, requested_backend
+from service.models.onnx import OnnxBuildError, load_onnx_models
+from service.models.summaries.summarizer import Summarizer, SummarySentence, check_ratio
+from service.models.topics.classifier import TopicClassifier, TopicScore
 from service.text import (
     clean_text,
-    fix_mojibake,
+    clean_title,
+    cut_text,
     indonesian_score,
     looks_like_html,
-    normalize_whitespace,
     stray_characters,
     strip_html,
     title_and_body,
 )
 
 logger = logging.getLogger(__name__)
-PROJECT_ROOT = CONFIG_DIR.parent
-DEFAULT_SERVICE_CONFIG = CONFIG_DIR / "service.yaml"
 
 
 BINARY_SHARE = 0.05  # above this share of control/undecodable characters an input is binary, not text
@@ -41,12 +38,6 @@ BINARY_SHARE = 0.05  # above this share of control/undecodable characters an inp
 
 class InputError(ValueError):
     """An article that cannot be analysed; the message is meant for the user."""
-
-
-@dataclass
-class TopicScore:
-    label: str
-    score: float
 
 
 @dataclass
@@ -104,12 +95,9 @@ def prepare_article(
         text = strip_html(text)
         warnings.append("HTML tags were removed")
     if len(text) > max_chars:
-        cut = text.rfind("\n", 0, max_chars)
-        text = text[: cut if cut > max_chars // 2 else max_chars]
+        text = cut_text(text, max_chars)
         warnings.append(f"text longer than {max_chars:,} characters; only the first {len(text):,} were analysed")
-    text = clean_text(text)
-    title = strip_html(title) if title and looks_like_html(title) else (title or "")
-    title = normalize_whitespace(fix_mojibake(title)).replace("\n", " ")
+    text, title = clean_text(text), clean_title(title)
     if not text:
         raise InputError("the text is empty")
     words = len(text.split())
@@ -158,18 +146,10 @@ class Analyzer:
         ``independent_batches`` (ONNX backend): encode each article in batches of its own, so its result
         never depends on the articles batched with it (int8 quantises activations per call) at 10-20 %
         of throughput; the CLI and ``service.distributed`` turn it on (exact resume, Ray = CLI)."""
-        settings = yaml.safe_load(Path(config_path).read_text()) or {}
-        cache_dir = settings.get("cache_dir")
-        backbone = settings.get("backbone")
-
-        def resolve(path, key):
-            path = Path(path or settings[key])
-            return path if path.is_absolute() else PROJECT_ROOT / path
-
-        classifier_path, summarizer_path = (
-            resolve(classifier_dir, "classifier_dir"),
-            resolve(summarizer_dir, "summarizer_dir"),
-        )
+        settings = load_settings(config_path)
+        cache_dir, backbone = settings.get("cache_dir"), settings.get("backbone")
+        classifier_path = project_path(classifier_dir or settings["classifier_dir"])
+        summarizer_path = project_path(summarizer_dir or settings["summarizer_dir"])
         if backend_choice(settings.get("backend"), backend) == "onnx":
             try:
                 classifier, summarizer = load_onnx_models(
@@ -185,8 +165,6 @@ class Analyzer:
                 if requested_backend(settings.get("backend"), backend) == "onnx":
                     raise
                 logger.warning("%s; falling back to the PyTorch backend", error)
-        from service.encoder import inference_precision
-
         classifier = TopicClassifier.load(classifier_path, backbone, cache_dir)
         shared = (classifier.backbone, classifier.tokenizer, classifier.resolved)
         summarizer = Summarizer.load(summarizer_path, backbone, cache_dir, shared)
@@ -275,7 +253,7 @@ class Analyzer:
                 AnalysisResult(
                     id=article.id,
                     topic=prediction.topic,
-                    topics=[TopicScore(s.label, s.score) for s in prediction.scores],
+                    topics=prediction.scores,
                     summary=summary.text if summary else "",
                     summary_sentences=summary.sentences if summary else [],
                     warnings=article.warnings + (summary.notes if summary else []),

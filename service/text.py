@@ -109,6 +109,25 @@ def title_and_body(title: str | None, body: str) -> tuple[str, int]:
     return (f"{title}\n{body}", len(title) + 1) if title else (body, 0)
 
 
+def cut_text(text: str, max_chars: int) -> str:
+    """At most ``max_chars`` characters, cut at the last line break in the second half if there is one.
+
+    Training and serving both cut the raw text first and clean it after (``clean_text``): the cost
+    of cleaning stays bounded on any input, and both read the same article."""
+    if len(text) <= max_chars:
+        return text
+    cut = text.rfind("\n", 0, max_chars)
+    return text[: cut if cut > max_chars // 2 else max_chars]
+
+
+def clean_title(title: str | None) -> str:
+    """A title on one line: HTML tags dropped, mojibake repaired, whitespace normalised."""
+    if not title:
+        return ""
+    title = strip_html(title) if looks_like_html(title) else title
+    return normalize_whitespace(fix_mojibake(title)).replace("\n", " ")
+
+
 def stray_characters(text: str) -> int:
     """Control characters (tabs and line breaks aside) and U+FFFD (bytes that were not valid text):
     a few come with text copied from PDFs; binary data is mostly made of them."""

@@ -5,7 +5,7 @@ import torch
 from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
-from service.backbone import load_backbone
+from service.backbone.resolve import load_backbone
 
 TINY_WORDS = [
     "[PAD]", "[UNK]", "[CLS]", "[SEP]", "bupati", "meresmikan", "pasar", "baru", "di", "sleman", "timnas",

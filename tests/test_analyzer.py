@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from service.analyzer import Analyzer, InputError, prepare_article
-from service.labels import load_labels
+from service.config import load_labels
 from tests.fixtures.articles import HEALTH, REGIONAL_GOVERNMENT, SCRAPED_REGIONAL, SPORT
 from training.config import PROJECT_ROOT
 
@@ -185,7 +185,7 @@ def test_cli_csv_with_a_malformed_row(tmp_path):
 
 
 def test_cli_rejects_an_unknown_extension(tmp_path):
-    source = tmp_path / "in.txt"
+    source = tmp_path / "in.docx"
     source.write_text("x")
     result = _run_cli("analyze", "--input", str(source), "--output", str(tmp_path / "o.jsonl"))
     assert result.returncode == 2 and "--format" in result.stderr

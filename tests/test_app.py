@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from service.examples import EXAMPLES
+from service.frontends.examples import EXAMPLES
 from training.config import PROJECT_ROOT
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from service.embedding import embed_texts
+from tests.embedding import embed_texts
 
 LONG_ARTICLE = " ".join(
     f"Pemerintah Kabupaten Sleman menyalurkan bantuan tahap {i} senilai Rp{i * 125}.500.000 kepada "

@@ -6,16 +6,16 @@ import pytest
 import torch
 from transformers import BertModel
 
-from service.backbone import (
+from service.backbone.cache import MANIFEST_NAME, read_manifest
+from service.backbone.resolve import (
     DEFAULT_BACKBONE,
     BackboneError,
     build_e5_small,
     load_backbone,
     resolve_backbone,
 )
-from service.cache import MANIFEST_NAME, read_manifest
-from service.embedding import embed_texts
-from service.labels import load_labels
+from service.config import load_labels
+from tests.embedding import embed_texts
 
 
 def test_taxonomy_is_the_contract():

@@ -14,12 +14,14 @@ import numpy as np
 import pytest
 
 from service.analyzer import Analyzer
-from service.backbone import load_backbone
-from service.classifier import ClassifierConfig, TopicClassifier
-from service.onnx_backend import backend_choice, load_onnx_models, onnx_dir
-from service.scorer import build_scorer
-from service.summarizer import Summarizer, SummarizerConfig, split_body
-from service.topic_head import new_head
+from service.backbone.resolve import load_backbone
+from service.engines.backend import backend_choice
+from service.models.onnx import load_onnx_models, onnx_dir
+from service.models.summaries.features import SummarizerConfig
+from service.models.summaries.scorer import build_scorer
+from service.models.summaries.summarizer import Summarizer, split_body
+from service.models.topics.classifier import ClassifierConfig, TopicClassifier
+from service.models.topics.head import new_head
 from tests.fixtures.articles import HEALTH, REGIONAL_GOVERNMENT, SCRAPED_REGIONAL, SPORT
 from training.config import PROJECT_ROOT
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from service.cache import build_once, read_manifest
+from service.backbone.cache import build_once, read_manifest
 
 
 def _slow_build(directory: Path, log: str) -> dict:

@@ -7,8 +7,8 @@ import random
 import numpy as np
 import pytest
 
-from service.classifier import TopicClassifier
-from service.labels import load_labels
+from service.config import load_labels
+from service.models.topics.classifier import TopicClassifier
 from service.text import split_sentences
 from tests.fixtures.articles import HEALTH, REGIONAL_GOVERNMENT, SPORT
 from training.config import project_path

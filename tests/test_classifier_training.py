@@ -9,10 +9,10 @@ import pytest
 import yaml
 from datasets import Dataset, DatasetDict
 
-from service.backbone import BackboneError
-from service.classifier import TopicClassifier
-from service.lexical import LexicalModel
-from service.probabilities import log_softmax, softmax
+from service.backbone.resolve import BackboneError
+from service.models.topics.classifier import TopicClassifier
+from service.models.topics.lexical import LexicalModel
+from service.models.topics.probabilities import log_softmax, softmax
 from training.calibration import choose_threshold, example_f1, expected_calibration_error, fit_temperature
 from training.config import load_yaml, project_path
 from training.train_classifier import load_train_rows, refit_lexical, train

@@ -56,7 +56,7 @@ def local_ray():
 
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
 def test_ray_data_gives_the_cli_lines_for_every_row(tmp_path, local_ray, fmt):
-    from service.distributed import read_output, run
+    from service.frontends.distributed import read_output, run
 
     inputs = write_fixture(tmp_path)
     expected = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from service.lexical import LexicalModel
+from service.models.topics.lexical import LexicalModel
 from training.baselines import lexical_model, tfidf_logreg
 
 TEXTS = {

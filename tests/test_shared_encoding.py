@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from service.backbone import load_backbone
-from service.encoder import encode_documents, sentence_vectors, tokenize_windows
-from service.torch_encoder import torch_lower
+from service.backbone.resolve import load_backbone
+from service.engines.encoder import encode_documents, sentence_vectors, tokenize_windows
+from service.engines.pytorch import torch_lower
 
 
 def test_windows_cover_every_token_with_char_offsets(tiny_bert_dir):

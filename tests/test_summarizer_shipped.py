@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.summarizer import Summarizer
+from service.models.summaries.summarizer import Summarizer
 from tests.fixtures.articles import HEALTH, REGIONAL_GOVERNMENT, SPORT
 from training.config import project_path
 

@@ -7,8 +7,9 @@ import re
 import numpy as np
 import pytest
 
-from service.encoder import EncodedDocument
-from service.summarizer import Summarizer, is_summary_sentence, position_features, select, sentences_read
+from service.engines.encoder import EncodedDocument
+from service.models.summaries.features import position_features
+from service.models.summaries.summarizer import Summarizer, is_summary_sentence, select, sentences_read
 from service.text import split_sentences
 
 ARTICLE = (

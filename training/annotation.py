@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from service.labels import load_labels
+from service.config import load_labels
 from training.config import load_config, load_yaml, project_path
 
 logger = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """TF-IDF + logistic regression for topics: the baseline we measure against, and, smaller, the
-lexical half of our own classifier (``service.lexical.LexicalModel``)."""
+lexical half of our own classifier (``service.models.topics.lexical.LexicalModel``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from service.lexical import LexicalModel
+from service.models.topics.lexical import LexicalModel
 
 
 def tfidf_logreg(c: float = 4.0, max_features: int = 300_000, seed: int = 13) -> Pipeline:

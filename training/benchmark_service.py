@@ -123,7 +123,7 @@ class PlainTransformers:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
-        from service.backbone import resolve_backbone
+        from service.backbone.resolve import resolve_backbone
 
         path = resolve_backbone("e5-small").name_or_path
         self.torch = torch
@@ -156,7 +156,7 @@ def throughput(run, texts: list[str], batch_size: int) -> float:
 def available_backends() -> list[str]:
     import importlib.util
 
-    from service.encoder import cpu_has_native_bf16
+    from service.engines.backend import cpu_has_native_bf16
 
     found = ["onnx-int8"] if importlib.util.find_spec("onnxruntime") else []
     return found + (["torch-bf16"] if cpu_has_native_bf16() else []) + ["torch-fp32"]
@@ -187,10 +187,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.compare:
         backends = available_backends()
     else:
-        from service.onnx_backend import backend_choice
+        from service.engines.backend import backend_choice
 
         choice = backend_choice(os.environ.get("WARTA_BACKEND"))
-        from service.encoder import inference_precision
+        from service.engines.backend import inference_precision
 
         backends = ["onnx-int8" if choice == "onnx" else f"torch-{inference_precision()}"]
     report: dict = {"cpu": cpu, "article_words": 400, "backends": {}}

@@ -21,9 +21,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from service.labels import load_labels
+from service.config import load_labels
+from service.text import clean_title
 from training.annotation import OTHER, FinalLabel, final_labels, load_adjudication, load_reads
-from training.cleaning import clean_body, clean_title
+from training.cleaning import clean_body
 from training.config import load_config, load_yaml, project_path
 from training.dedupe import find_duplicates
 from training.labeling import LexiconRules, SectionMap, label_article

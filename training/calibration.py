@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from service.probabilities import softmax
+from service.models.topics.probabilities import softmax
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:

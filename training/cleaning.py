@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from service.text import clean_text, fix_mojibake, normalize_whitespace
+from service.text import clean_text, cut_text, fix_mojibake
 
 _JOINED_PARAGRAPH = re.compile(r"([.!?…][\"”’]?)\s?,+(?=\S)")
 
@@ -21,15 +21,7 @@ def repair_joined_paragraphs(text: str) -> str:
 
 
 def clean_body(text: str, repair_paragraphs: bool = False, max_chars: int | None = None) -> str:
-    """A training body: the source's own repair, then the service's cleaning, then a length cap."""
+    """A training body: the source's own repair, then the service's length cap and cleaning (as served)."""
     if repair_paragraphs:
         text = repair_joined_paragraphs(fix_mojibake(text))
-    text = clean_text(text)
-    if max_chars and len(text) > max_chars:
-        cut = text.rfind("\n", 0, max_chars)
-        text = text[: cut if cut > max_chars // 2 else max_chars].rstrip()
-    return text
-
-
-def clean_title(title: str) -> str:
-    return normalize_whitespace(fix_mojibake(title)).replace("\n", " ")
+    return clean_text(cut_text(text, max_chars) if max_chars else text)

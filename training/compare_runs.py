@@ -45,7 +45,7 @@ def selection_scores(run_dir: Path) -> dict:
     import numpy as np
     from sklearn.metrics import f1_score
 
-    from service.classifier import TopicClassifier
+    from service.models.topics.classifier import TopicClassifier
     from training.train_classifier import article_text, selection_rows
 
     config = yaml.safe_load((run_dir / "training_config.yaml").read_text())

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from service.config import PROJECT_ROOT, project_path  # noqa: F401 - one resolution for service and training
 
 
 def load_yaml(path: str | Path) -> dict:
@@ -18,12 +18,6 @@ def load_config(path: str | Path) -> dict:
     config = load_yaml(path)
     base = config.pop("base", None)
     return load_config(project_path(base)) | config if base else config
-
-
-def project_path(path: str | Path) -> Path:
-    """A config path: absolute as given, otherwise relative to the project root."""
-    path = Path(path).expanduser()
-    return path if path.is_absolute() else PROJECT_ROOT / path
 
 
 def config_from_args(description: str, default_config: str, argv: list[str] | None = None) -> dict:

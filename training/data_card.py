@@ -14,7 +14,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from service.labels import load_labels
+from service.config import load_labels
 from training.annotation import load_agreement
 from training.config import load_config, project_path
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-from service.classifier import TopicClassifier
-from service.encoder import inference_precision
-from service.probabilities import softmax
+from service.engines.backend import inference_precision
+from service.models.topics.classifier import TopicClassifier
+from service.models.topics.probabilities import softmax
 from training.baselines import tfidf_logreg
 from training.calibration import expected_calibration_error
 from training.config import load_config, project_path

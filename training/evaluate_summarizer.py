@@ -23,7 +23,7 @@ import statistics
 import time
 from pathlib import Path
 
-from service.summarizer import Summarizer, centroid_scores
+from service.models.summaries.summarizer import Summarizer, centroid_scores
 from training.config import apply_overrides, cpu_description, load_config, project_path
 from training.model_card import write_summarizer_card
 from training.train_summarizer import (
@@ -180,7 +180,7 @@ def raw_check(path: Path, model_dir: Path, count: int = 30, min_words: int = 150
     import pandas as pd
 
     from service.analyzer import Analyzer
-    from service.summarizer import _WORD, MIN_SUMMARY_WORDS
+    from service.models.summaries.features import MIN_SUMMARYWORDS, WORD
     from service.text import is_heading
 
     frame = pd.read_csv(path)
@@ -194,7 +194,7 @@ def raw_check(path: Path, model_dir: Path, count: int = 30, min_words: int = 150
         "file": path.name,
         "articles": len(rows),
         "summary_sentences": len(sentences),
-        "fragments_of_3_words_or_fewer": [s for s in sentences if len(_WORD.findall(s)) < MIN_SUMMARY_WORDS],
+        "fragments_of_3_words_or_fewer": [s for s in sentences if len(WORD.findall(s)) < MIN_SUMMARYWORDS],
         "headings": [s for s in sentences if is_heading(s)],
         "errors": [r.error for r in results if r.error],
     }

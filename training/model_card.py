@@ -139,7 +139,7 @@ the head and the lexical model; the backbone is rebuilt from its package and che
 fingerprint `{config["backbone_fingerprint"]}` when loading.
 
 ```python
-from service.classifier import TopicClassifier
+from service.models.topics.classifier import TopicClassifier
 classifier = TopicClassifier.load("models/topic-classifier")
 classifier.predict(["Judul berita\\nIsi berita ..."])[0].topics
 ```
@@ -283,7 +283,7 @@ within a sentence, ratio or word budget. A summary sentence is always a sentence
 words or fewer, headings and list lead-ins on a line of their own are never chosen.
 
 ```python
-from service.summarizer import Summarizer
+from service.models.summaries.summarizer import Summarizer
 summarizer = Summarizer.load("models/summarizer")
 summarizer.summarize(["Isi berita ..."], max_sentences=3)[0].sentences  # index, start, end, text
 ```

@@ -20,14 +20,15 @@ import torch
 from sklearn.metrics import f1_score
 from tqdm import tqdm
 
-from service.backbone import load_backbone
-from service.classifier import ClassifierConfig, TopicClassifier
-from service.encoder import inference_precision, pad_batch, pad_states, text_windows
-from service.labels import load_labels
-from service.probabilities import mix_log_probabilities, softmax
+from service.backbone.resolve import load_backbone
+from service.config import load_labels
+from service.engines.backend import inference_precision
+from service.engines.encoder import pad_batch, pad_states, text_windows
+from service.engines.pytorch import encoder_layers, lower_states, tensors
+from service.models.topics.classifier import ClassifierConfig, TopicClassifier
+from service.models.topics.head import new_head
+from service.models.topics.probabilities import mix_log_probabilities, softmax
 from service.text import title_and_body
-from service.topic_head import new_head
-from service.torch_encoder import encoder_layers, lower_states, tensors
 from training.baselines import lexical_model, tfidf_logreg
 from training.calibration import choose_threshold, expected_calibration_error, fit_temperature
 from training.config import config_from_args, project_path, write_training_outputs

@@ -27,20 +27,11 @@ import torch
 from rouge_score import rouge_scorer
 from tqdm import tqdm
 
-from service.backbone import load_backbone
-from service.encoder import inference_precision
-from service.scorer import SentenceScorer, build_scorer
-from service.summarizer import (
-    LEXICAL_FEATURES,
-    POSITION_FEATURES,
-    Summarizer,
-    SummarizerConfig,
-    choose,
-    is_summary_sentence,
-    sentence_features,
-    sentences_read,
-    split_body,
-)
+from service.backbone.resolve import load_backbone
+from service.engines.backend import inference_precision
+from service.models.summaries.features import SummarizerConfig, feature_count, sentence_features
+from service.models.summaries.scorer import SentenceScorer, build_scorer
+from service.models.summaries.summarizer import Summarizer, choose, is_summary_sentence, sentences_read, split_body
 from service.text import Sentence, title_and_body
 from training.config import config_from_args, project_path, write_training_outputs
 from training.train_classifier import seed_everything
@@ -333,7 +324,7 @@ def base_summarizer(config: dict) -> tuple[Summarizer, SummarizerConfig]:
 
 def for_scorer(articles: list[CachedArticle], scorer_config: SummarizerConfig) -> list[CachedArticle]:
     """The articles with the hand features ``scorer_config`` asks for (the cache holds all of them)."""
-    width = POSITION_FEATURES + (LEXICAL_FEATURES if scorer_config.lexical_features else 0)
+    width = feature_count(scorer_config)
     return [replace(a, features=a.features[:, :width]) for a in articles]
 
 

@@ -3,7 +3,7 @@
 Artifacts are ``save_pretrained``-style directories holding only what the backbone does not:
 the fine-tuned top layers and head (``model.safetensors``, fp16) and ``config.json`` (labels,
 calibration temperature, topic threshold, the backbone spec and the fingerprint it was trained on).
-An artifact may also hold a lexical model (``service.lexical``); its log-probabilities are mixed
+An artifact may also hold a lexical model (``service.models.topics.lexical``); its log-probabilities are mixed
 with the encoder's at ``lexical_weight`` before calibration.
 """
 
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from service.artifacts import load_trained_backbone, load_weights, read_config, save_artifact
-from service.encoder import EncodedDocument, LowerLayers, encode_documents, pad_states, window_batches
-from service.lexical import LexicalModel
-from service.probabilities import mix_log_probabilities, softmax
+from service.backbone.artifacts import load_trained_backbone, load_weights, read_config, save_artifact
+from service.engines.encoder import EncodedDocument, LowerLayers, encode_documents, pad_states, window_batches
+from service.models.topics.lexical import LexicalModel
+from service.models.topics.probabilities import mix_log_probabilities, softmax
 
 logger = logging.getLogger(__name__)
 # (lower-layer states (batch, seq, hidden) float32, mask (batch, seq) int64) -> logits (batch, labels)
@@ -63,7 +63,7 @@ class TopicClassifier:
 
     The encoder work is two functions: ``lower`` (the frozen lower layers, shared with the
     summariser) and ``head_logits`` (the fine-tuned upper layers + head), run by PyTorch
-    (``from_torch``, training and ``backend: torch``) or ONNX Runtime (``service.onnx_backend``,
+    (``from_torch``, training and ``backend: torch``) or ONNX Runtime (``service.engines.onnx``,
     where ``lead_lower`` runs the windows the head reads at full precision and ``lower`` the rest
     in int8).
     """
@@ -93,8 +93,8 @@ class TopicClassifier:
     def from_torch(
         cls, backbone, tokenizer, head, config: ClassifierConfig, resolved=None, lexical: LexicalModel | None = None
     ) -> TopicClassifier:
-        from service.topic_head import head_logits
-        from service.torch_encoder import encoder_layers, torch_lower
+        from service.engines.pytorch import encoder_layers, torch_lower
+        from service.models.topics.head import head_logits
 
         n_lower = len(encoder_layers(backbone)) - config.trainable_layers
         backbone.eval()
@@ -119,7 +119,7 @@ class TopicClassifier:
         cls, path: str | Path, backbone: str | None = None, cache_dir: Path | None = None, shared_backbone=None
     ) -> TopicClassifier:
         """The artifact in ``path`` on its backbone, run by PyTorch."""
-        from service.topic_head import new_head
+        from service.models.topics.head import new_head
 
         path = Path(path)
         config, lexical = cls.read(path)

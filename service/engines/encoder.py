@@ -5,14 +5,12 @@ task head that fine-tunes only the top layers can share the lower-layer pass wit
 training can cache the lower-layer states once instead of recomputing them every epoch.
 
 This module is numpy only: the layers themselves are a ``LowerLayers`` callable given by a backend
-(``service.torch_encoder`` for PyTorch, ``service.onnx_backend`` for ONNX Runtime).
+(``service.engines.pytorch`` for PyTorch, ``service.engines.onnx`` for ONNX Runtime).
 """
 
 from __future__ import annotations
 
 import bisect
-import functools
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,29 +19,6 @@ import numpy as np
 
 # (input_ids, attention_mask), both (batch, seq) int64 -> lower-layer states (batch, seq, hidden) float32
 LowerLayers = Callable[[np.ndarray, np.ndarray], np.ndarray]
-
-
-@functools.cache
-def cpu_has_native_bf16() -> bool:
-    """True on CPUs with bf16 instructions (AVX512-BF16, AMX); Linux only, False when unsure."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
-
-
-def inference_precision() -> str:
-    """``bf16`` or ``fp32``: what the PyTorch backend runs with here (``WARTA_PRECISION``, default auto).
-
-    Measured on a 2-core AVX512-BF16 machine: 2.5x faster at 128-token windows with logits within
-    0.03 of fp32 and the same top label on every validation article compared; on AVX2-only CPUs
-    bf16 is emulated and slower, so fp32 stays. ``WARTA_PRECISION=fp32`` or ``bf16`` overrides.
-    """
-    choice = os.environ.get("WARTA_PRECISION", "auto").lower()
-    if choice not in ("auto", "fp32", "bf16"):
-        raise ValueError(f"WARTA_PRECISION must be auto, fp32 or bf16, not {choice!r}")
-    return "bf16" if choice == "bf16" or (choice == "auto" and cpu_has_native_bf16()) else "fp32"
 
 
 @dataclass(frozen=True)

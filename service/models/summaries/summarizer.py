@@ -8,7 +8,6 @@ the document centroid, no trained head) and ``lead`` (the first k sentences).
 from __future__ import annotations
 
 import math
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,15 +15,17 @@ from pathlib import Path
 
 import numpy as np
 
-from service.artifacts import load_trained_backbone, load_weights, read_config, save_artifact
-from service.encoder import EncodedDocument, LowerLayers, encode_documents, sentence_vectors
+from service.backbone.artifacts import load_trained_backbone, load_weights, read_config, save_artifact
+from service.engines.encoder import EncodedDocument, LowerLayers, encode_documents, sentence_vectors
+from service.models.summaries.features import (
+    MIN_SUMMARY_WORDS,
+    WORD,
+    SummarizerConfig,
+    sentence_features,
+)
 from service.text import Sentence, is_heading, split_sentences
 
 METHODS = ("supervised", "centroid", "lead")
-POSITION_FEATURES = 4
-LEXICAL_FEATURES = 4
-MIN_SUMMARY_WORDS = 4  # a summary sentence is a sentence: "Jakarta", "Luna Maya", "Daftar Isi" are not
-_WORD = re.compile(r"\w+")
 
 
 @dataclass
@@ -45,51 +46,10 @@ class Summary:
     notes: list[str] = field(default_factory=list)
 
 
-def position_features(text: str, sentences: list[Sentence]) -> np.ndarray:
-    """Relative position, 1/(index+1), paragraph start, length in words / 40."""
-    count = max(len(sentences), 1)
-    rows = []
-    for index, sentence in enumerate(sentences):
-        paragraph_start = index == 0 or "\n" in text[sentences[index - 1].end : sentence.start]
-        words = len(_WORD.findall(sentence.text))
-        rows.append([index / count, 1.0 / (index + 1), float(paragraph_start), min(words / 40.0, 3.0)])
-    return np.asarray(rows, dtype=np.float32).reshape(-1, POSITION_FEATURES)
-
-
-def lexical_features(title: str, sentences: list[Sentence]) -> np.ndarray:
-    """Share of a sentence's words in the title, share found in other sentences, has a number, is a quote."""
-    bags = [{w for w in _WORD.findall(s.text.lower()) if len(w) > 2} for s in sentences]
-    counts: dict[str, int] = {}
-    for bag in bags:
-        for word in bag:
-            counts[word] = counts.get(word, 0) + 1
-    title_words = {w for w in _WORD.findall(title.lower()) if len(w) > 2}
-    rows = []
-    for sentence, bag in zip(sentences, bags, strict=True):
-        size = max(len(bag), 1)
-        rows.append(
-            [
-                len(bag & title_words) / size,
-                sum(counts[w] > 1 for w in bag) / size,
-                float(any(ch.isdigit() for ch in sentence.text)),
-                float(sentence.text[:1] in "\"“'‘" or '"' in sentence.text or "“" in sentence.text),
-            ]
-        )
-    return np.asarray(rows, dtype=np.float32).reshape(-1, LEXICAL_FEATURES)
-
-
-def sentence_features(text: str, sentences: list[Sentence], body_start: int, lexical: bool) -> np.ndarray:
-    """The hand features of every sentence of ``text[body_start:]`` (title = ``text[:body_start]``)."""
-    position = position_features(text, sentences)
-    if not lexical:
-        return position
-    return np.concatenate([position, lexical_features(text[:body_start], sentences)], axis=-1)
-
-
 def is_summary_sentence(text: str, sentence: Sentence) -> bool:
     """May this sentence stand in a summary? Not a fragment of three words or fewer, not a heading
     or a list lead-in ("Syarat Pemutihan Pajak", "Cara Ikut Lelang:") on a line of its own."""
-    if len(_WORD.findall(sentence.text)) < MIN_SUMMARY_WORDS:
+    if len(WORD.findall(sentence.text)) < MIN_SUMMARY_WORDS:
         return False
     whole_line = (sentence.start == 0 or text[sentence.start - 1] == "\n") and (
         sentence.end == len(text) or text[sentence.end] == "\n"
@@ -104,7 +64,7 @@ def check_ratio(ratio: float | None) -> None:
 
 
 def trigrams(text: str) -> set[tuple[str, ...]]:
-    words = _WORD.findall(text.lower())
+    words = WORD.findall(text.lower())
     return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
 
 
@@ -125,7 +85,7 @@ def select(
         sentence_trigrams = trigrams(sentences[index].text)
         if block_trigrams and sentence_trigrams & seen:
             continue
-        length = len(_WORD.findall(sentences[index].text))
+        length = len(WORD.findall(sentences[index].text))
         if max_words is not None and chosen and words + length > max_words:
             continue
         chosen.append(int(index))
@@ -149,23 +109,6 @@ def centroid_scores(vectors: np.ndarray) -> np.ndarray:
     return normed @ normalize(normed.mean(0))
 
 
-@dataclass
-class SummarizerConfig:
-    backbone: str
-    backbone_fingerprint: str
-    feature_layer: int  # lower layers whose output is pooled per sentence
-    max_length: int
-    prefix: str
-    width: int = 128
-    layers: int = 2
-    heads: int = 4
-    lexical_features: bool = False  # the title/centrality/number/quote features of ``lexical_features``
-    similarity_features: bool = False  # cosine to the article centroid and to the title
-    block_trigrams: bool = True  # redundancy filter in the supervised selection
-    max_windows: int | None = None  # encoder windows read from the start; later sentences are not candidates
-    extra: dict = field(default_factory=dict)
-
-
 def sentences_read(sentences: list[Sentence], doc: EncodedDocument, max_windows: int | None) -> list[Sentence]:
     """The sentences wholly inside the first ``max_windows`` windows of ``doc``: all of them when the
     text fits in fewer (``doc`` may hold more windows, read for the topic head)."""
@@ -173,11 +116,6 @@ def sentences_read(sentences: list[Sentence], doc: EncodedDocument, max_windows:
         return sentences
     last = max((end for spans in doc.offsets[:max_windows] for _, end in spans), default=0)
     return [s for s in sentences if s.end <= last] or sentences[:1]
-
-
-def feature_count(config: SummarizerConfig) -> int:
-    """How many hand features per sentence the scorer of ``config`` reads."""
-    return POSITION_FEATURES + (LEXICAL_FEATURES if config.lexical_features else 0)
 
 
 def choose(
@@ -200,7 +138,7 @@ def choose(
     limit = budget if budget is not None else len(candidates)
     if not candidates:
         return [], ["no complete sentence to summarise (only headings or fragments)"] if sentences else []
-    words = sum(len(_WORD.findall(sentences[i].text)) for i in candidates)
+    words = sum(len(WORD.findall(sentences[i].text)) for i in candidates)
     if len(candidates) <= limit and (max_words is None or words <= max_words):
         return candidates, ["text is not longer than the requested summary; returned whole"]
     return select(scores(), sentences, budget, max_words, block_trigrams, eligible), []
@@ -210,7 +148,7 @@ class Summarizer:
     """``Summarizer.load(path).summarize(texts, max_sentences=3)``; thread-safe.
 
     ``scorer`` is anything with ``scores(vectors, features, title) -> np.ndarray`` (the PyTorch
-    ``service.scorer.SentenceScorer`` or an ONNX Runtime session); ``lower`` runs the encoder's
+    ``service.models.summaries.scorer.SentenceScorer`` or an ONNX Runtime session); ``lower`` runs the encoder's
     lower layers when no shared pass is given. ``lead`` needs neither.
     """
 
@@ -231,7 +169,7 @@ class Summarizer:
         cls, path: str | Path, backbone: str | None = None, cache_dir: Path | None = None, shared_backbone=None
     ) -> Summarizer:
         """The artifact in ``path`` on its backbone, run by PyTorch."""
-        from service.scorer import build_scorer
+        from service.models.summaries.scorer import build_scorer
 
         path = Path(path)
         config = SummarizerConfig(**read_config(path, "summariser"))
@@ -245,7 +183,7 @@ class Summarizer:
     @classmethod
     def from_torch(cls, backbone, tokenizer, scorer, config: SummarizerConfig) -> Summarizer:
         """Run by PyTorch: the lower ``config.feature_layer`` layers of ``backbone`` (fewer if it has fewer)."""
-        from service.torch_encoder import encoder_layers, torch_lower
+        from service.engines.pytorch import encoder_layers, torch_lower
 
         n_lower = min(config.feature_layer, len(encoder_layers(backbone)))
         if scorer is not None:

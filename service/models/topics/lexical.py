@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
-from service.probabilities import log_softmax
+from service.models.topics.probabilities import log_softmax
 
 TOKEN_PATTERN = re.compile(r"(?u)\b\w\w+\b")
 WEIGHTS_NAME = "lexical.safetensors"

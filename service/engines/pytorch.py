@@ -1,6 +1,6 @@
-"""The PyTorch backend of the encoder: lower layers of a transformers ``AutoModel`` (fp32 or bf16).
+"""The PyTorch engine: lower layers of a transformers ``AutoModel`` (fp32 or bf16) and mean pooling.
 
-Training always runs here; serving runs here with ``backend: torch`` (see ``service.onnx_backend``
+Training always runs here; serving runs here with ``backend: torch`` (see ``service.engines.onnx``
 for the default). Importing this module imports torch and transformers.
 """
 
@@ -13,12 +13,13 @@ import torch
 from torch import nn
 from transformers.masking_utils import create_bidirectional_mask
 
-from service.encoder import LowerLayers, inference_precision
+from service.engines.backend import inference_precision
+from service.engines.encoder import LowerLayers
 
 
 def inference_autocast(precision: str | None = None) -> torch.autocast:
     """bf16 autocast for inference where the CPU computes bf16 natively, else plain fp32
-    (``precision``, default ``service.encoder.inference_precision()``)."""
+    (``precision``, default ``service.engines.backend.inference_precision()``)."""
     return torch.autocast("cpu", dtype=torch.bfloat16, enabled=(precision or inference_precision()) == "bf16")
 
 
@@ -56,6 +57,12 @@ def torch_lower(model: nn.Module, n_layers: int) -> LowerLayers:
         return hidden.float().numpy()
 
     return lower
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Average ``hidden`` (batch, seq, dim) over the positions where ``mask`` is 1."""
+    mask = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
 
 def tensors(*arrays: np.ndarray) -> tuple[torch.Tensor, ...]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from service.backbone import BackboneError, load_backbone
+from service.backbone.resolve import BackboneError, load_backbone
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"

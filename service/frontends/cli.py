@@ -1,11 +1,13 @@
-"""Batch command line: analyse a JSONL or CSV file of articles into JSON lines.
+"""Batch command line: analyse a file of articles (JSONL, CSV, TXT or Parquet) into JSON lines.
 
     python -m service analyze --input articles.jsonl --output results.jsonl [--max-sentences 3]
 
-Input rows have ``id``, ``text`` and optionally ``title`` (JSONL objects, or CSV columns). Output:
+Input rows have ``id``, ``text`` and optionally ``title`` (JSONL objects, CSV or Parquet columns; TXT:
+articles separated by two blank lines, see ``service.frontends.rows``). Output:
 one JSON line per input row, in input order: ``{"row", "id", "topic", "topics", "summary",
 "summary_sentences", "warnings"}``, or ``{"row", "id", "error"}`` for a row that cannot be analysed
-(``row`` is the 1-based input line or CSV record number; a row without ``id`` gets it as its id).
+(``row`` is the 1-based input line, CSV record, TXT block or Parquet row; a row without ``id`` gets it
+as its id).
 The file is streamed (memory stays flat on any size) and flushed chunk by chunk: ``--resume``
 continues a killed run, an existing output is never silently overwritten (``--overwrite``).
 """
@@ -13,82 +15,24 @@ continues a killed run, an existing output is never silently overwritten (``--ov
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
 
-csv.field_size_limit(sys.maxsize)
+from service.frontends.rows import FORMATS, RowsError, analyze_chunk, file_format, read_rows
 
 ROW_BATCH = 64  # rows read, analysed and written at a time
+FORMAT_CHOICES = "|".join(sorted(set(FORMATS.values())))
 logger = logging.getLogger(__name__)
 
 
-def _decode(raw: bytes) -> str:
-    """UTF-8 (with or without BOM); bytes that are not UTF-8 become U+FFFD, which the analyzer counts:
-    a few are removed with a warning, a text made mostly of them is refused as binary."""
-    return raw.decode("utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8", errors="replace")
-
-
-@contextmanager
-def _binary(source: Path | BinaryIO) -> Iterator[BinaryIO]:
-    """A binary handle on ``source``: a path (opened and closed here) or an open stream."""
-    if isinstance(source, (str, Path)):
-        with open(source, "rb") as handle:
-            yield handle
-    else:
-        yield source
-
-
-def read_jsonl(source: Path | BinaryIO) -> Iterator[tuple[int, dict | None, str | None]]:
-    """``(row number, row, error)`` for every non-blank line."""
-    with _binary(source) as handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(_decode(raw))
-            except (ValueError, json.JSONDecodeError) as error:
-                yield number, None, f"line {number} is not valid JSON: {error}"
-                continue
-            if not isinstance(row, dict):
-                yield number, None, f"line {number} is a JSON {type(row).__name__}, expected an object"
-                continue
-            yield number, row, None
-
-
-def read_csv(source: Path | BinaryIO) -> Iterator[tuple[int, dict | None, str | None]]:
-    """``(record number, row, error)`` for every record after the header (which needs a ``text`` column)."""
-    path = source if isinstance(source, (str, Path)) else getattr(source, "name", "input")
-    with _binary(source) as handle:
-        header_raw = handle.readline()
-        try:
-            header = next(csv.reader([_decode(header_raw)]))
-        except (ValueError, StopIteration) as error:
-            raise SystemExit(f"error: {path}: cannot read the CSV header ({error})") from None
-        header = [h.strip().lower() for h in header]
-        if "text" not in header:
-            raise SystemExit(f"error: {path}: the CSV needs a 'text' column (found: {', '.join(header)})")
-        number = 1
-
-        # Records may span lines (quoted newlines), so feed decoded lines to one csv.reader.
-        for values in csv.reader(_decode(raw) for raw in handle):
-            number += 1
-            if not values or values == [""]:
-                continue
-            if len(values) != len(header):
-                yield number, None, f"row {number} has {len(values)} fields, the header has {len(header)}"
-            else:
-                yield number, dict(zip(header, values, strict=True)), None
-
-
-def count_rows(path: Path) -> int:
-    with open(path, "rb") as handle:
-        return sum(1 for line in handle if line.strip())
+def expected_rows(path: Path, fmt: str) -> int | None:
+    """About how many rows ``path`` holds, for the progress bar (None when unknown without reading it)."""
+    if fmt in ("jsonl", "csv"):
+        with open(path, "rb") as handle:
+            return sum(1 for line in handle if line.strip()) - (1 if fmt == "csv" else 0)
+    return None
 
 
 def completed_rows(path: Path) -> list[int]:
@@ -124,8 +68,7 @@ def analyze_file(
     and new lines appended (results do not depend on how rows were chunked)."""
     from tqdm import tqdm
 
-    reader = read_jsonl if fmt == "jsonl" else read_csv
-    total = count_rows(input_path) - (1 if fmt == "csv" else 0)
+    total = expected_rows(input_path, fmt)
     done = completed_rows(output_path) if resume and output_path.exists() else []
     counts = {"rows": 0, "errors": 0, "resumed": len(done)}
     mode = "a" if done else "w"
@@ -145,7 +88,7 @@ def analyze_file(
             pending.clear()
 
         seen = 0
-        for index, record in enumerate(reader(input_path)):
+        for index, record in enumerate(read_rows(input_path, fmt)):
             seen += 1
             if index < len(done):
                 if record[0] != done[index]:
@@ -163,26 +106,7 @@ def analyze_file(
     return counts
 
 
-def analyze_chunk(analyzer, records: list[tuple[int, dict | None, str | None]], **options) -> list[dict]:
-    """The output lines of ``records`` (``(row number, row, error)``), in their order: ``{"row", "id",
-    "error"}`` for a row that could not be read, else ``{"row", **AnalysisResult.to_dict()}``."""
-    results = iter(analyzer.analyze([_item(n, row) for n, row, err in records if err is None], **options))
-    return [
-        {"row": n, "id": str(n), "error": err} if err is not None else {"row": n, **next(results).to_dict()}
-        for n, _, err in records
-    ]
-
-
-def _item(number: int, row: dict) -> dict:
-    item = dict(row)
-    if item.get("id") in (None, ""):
-        item["id"] = str(number)
-    if item.get("title") == "":
-        item["title"] = None
-    return item
-
-
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m service", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -193,9 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    analyze.add_argument("--input", required=True, type=Path, help="JSONL or CSV with id, text, optional title")
+    analyze.add_argument("--input", required=True, type=Path, help="JSONL, CSV, TXT or Parquet with id, text, title")
     analyze.add_argument("--output", required=True, type=Path, help="JSONL written here, one line per input row")
-    analyze.add_argument("--format", choices=["jsonl", "csv"], help="input format (default: from the extension)")
+    analyze.add_argument("--format", choices=sorted(set(FORMATS.values())), help="input format (default: extension)")
     analyze.add_argument("--max-sentences", type=int, default=3, help="summary length in sentences (default 3)")
     analyze.add_argument(
         "--ratio",
@@ -211,14 +135,20 @@ def main(argv: list[str] | None = None) -> int:
     analyze.add_argument(
         "--chunk-size", type=int, default=ROW_BATCH, help=f"rows analysed and flushed at a time (default {ROW_BATCH})"
     )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-
-    fmt = args.format or {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}.get(
-        args.input.suffix.lower()
+    prepare = commands.add_parser(
+        "prepare", help="build the backbone and the configured backend's models into the cache (make models)"
     )
+    prepare.add_argument("--config", type=Path, help="service config (default configs/service.yaml)")
+    return parser
+
+
+def check_analyze_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str:
+    """Refuse bad options before any model loads; returns the input format."""
+    from service.models.summaries.summarizer import check_ratio  # here: --help stays free of numpy
+
+    fmt = args.format or file_format(args.input)
     if fmt is None:
-        parser.error(f"cannot tell the format of {args.input} from its extension; pass --format jsonl or csv")
+        parser.error(f"cannot tell the format of {args.input} from its extension; pass --format {FORMAT_CHOICES}")
     if not args.input.is_file():
         parser.error(f"input file {args.input} not found")
     if args.max_sentences < 1:
@@ -227,31 +157,50 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--chunk-size must be at least 1")
     if args.resume and args.overwrite:
         parser.error("--resume and --overwrite exclude each other")
-    from service.summarizer import check_ratio
-
     try:
         check_ratio(args.ratio)
     except ValueError as error:
         parser.error(f"--ratio: {error}")
     if args.output.exists() and args.output.stat().st_size and not (args.resume or args.overwrite):
         parser.error(f"{args.output} exists: pass --resume to continue it or --overwrite to replace it")
+    return fmt
 
-    from service.analyzer import DEFAULT_SERVICE_CONFIG, Analyzer
+
+def load_analyzer(config: Path | None):
+    from service.analyzer import Analyzer
+    from service.config import DEFAULT_SERVICE_CONFIG
 
     # Independent batches: a row's result never depends on its neighbours, so --resume and Ray match.
-    analyzer = Analyzer.load(config_path=args.config or DEFAULT_SERVICE_CONFIG, independent_batches=True)
+    analyzer = Analyzer.load(config_path=config or DEFAULT_SERVICE_CONFIG, independent_batches=True)
     print(f"backend: {analyzer.backend} (WARTA_BACKEND=auto|onnx|torch chooses)", file=sys.stderr)
-    counts = analyze_file(
-        analyzer,
-        args.input,
-        args.output,
-        fmt,
-        args.max_sentences,
-        args.batch_size,
-        args.ratio,
-        resume=args.resume,
-        chunk_size=args.chunk_size,
-    )
+    return analyzer
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "prepare":
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        load_analyzer(args.config)
+        return 0
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    fmt = check_analyze_args(parser, args)
+    analyzer = load_analyzer(args.config)
+    try:
+        counts = analyze_file(
+            analyzer,
+            args.input,
+            args.output,
+            fmt,
+            args.max_sentences,
+            args.batch_size,
+            args.ratio,
+            resume=args.resume,
+            chunk_size=args.chunk_size,
+        )
+    except RowsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     resumed = f", {counts['resumed']} already there" if counts["resumed"] else ""
     print(f"{counts['rows']} rows written to {args.output} ({counts['errors']} with errors{resumed})", file=sys.stderr)
     return 0

@@ -1,0 +1,5 @@
+import sys
+
+from service.backbone.resolve import main
+
+sys.exit(main())

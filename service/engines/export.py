@@ -1,0 +1,112 @@
+"""Writing ONNX graphs from PyTorch modules (run once per cache entry, by ``service.models.onnx``).
+
+Exported with ``torch.onnx.export`` (the torch.export-based exporter): the embedding layer (its
+250k-row table quantised to int8, 4x smaller) and a model's lower blocks, dynamically quantised to
+int8 (``quantize_dynamic``: QInt8 weights per output channel, activations quantised per call) and,
+where asked, kept in fp32 as well. Block graphs take the embedding graph's output, so the table is
+held once. Attention masks are written as the additive masks every exporter handles, with the eager
+attention implementation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+OPSET = 18
+
+
+class Blocks(nn.Module):
+    """Transformer blocks applied with a padding mask (batch, seq) of 1s and 0s."""
+
+    def __init__(self, layers: nn.ModuleList):
+        super().__init__()
+        self.layers = layers
+
+    def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        additive = (1.0 - mask[:, None, None, :].to(hidden.dtype)) * torch.finfo(hidden.dtype).min
+        for layer in self.layers:
+            out = layer(hidden, attention_mask=additive)
+            hidden = out[0] if isinstance(out, tuple) else out
+        return hidden
+
+
+class Embeddings(nn.Module):
+    """A BERT-style model's embedding layer (words + positions + token types, layer norm)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.embeddings = model.embeddings
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return self.embeddings(input_ids=input_ids)
+
+
+def token_axes() -> dict:
+    """Dynamic (batch, seq) axes for a token-shaped input."""
+    return {0: torch.export.Dim("batch"), 1: torch.export.Dim("seq")}
+
+
+def sample_states(hidden_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Example (hidden, mask) inputs for tracing a graph over lower-layer states (one row padded)."""
+    mask = torch.ones((2, 8), dtype=torch.long)
+    mask[1, 6:] = 0
+    return torch.zeros((2, 8, hidden_size)), mask
+
+
+def export(module: nn.Module, args: tuple, path: Path, inputs: list[str], outputs: list[str], dynamic: dict) -> None:
+    """``torch.onnx.export`` (the torch.export-based exporter) into one self-contained file.
+
+    ``dynamic`` maps each input name to {axis: Dim}. (The older TorchScript exporter bakes the
+    sentence count into ``nn.MultiheadAttention``'s reshapes, so the scorer needs this one.)
+    """
+    for name in ("torch.onnx", "onnx_ir", "onnxscript"):  # progress chatter, not problems
+        logging.getLogger(name).setLevel(logging.ERROR)
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            module.eval(),
+            args,
+            str(path),
+            input_names=inputs,
+            output_names=outputs,
+            dynamic_shapes=tuple(dynamic.get(name) for name in inputs),
+            opset_version=OPSET,
+            dynamo=True,
+            external_data=False,
+            verbose=False,
+        )
+
+
+def export_states_graph(module: nn.Module, hidden_size: int, path: Path, output: str) -> None:
+    """A module over (lower-layer states, mask) -> ``output``, with dynamic batch and sequence axes."""
+    names = ["hidden", "attention_mask"]
+    export(module, sample_states(hidden_size), path, names, [output], {name: token_axes() for name in names})
+
+
+def export_embeddings(model: nn.Module, sample_id: int, path: Path) -> None:
+    """``model``'s embedding layer, its table quantised to int8."""
+    from onnxruntime.quantization import quantize_dynamic
+
+    plain = path.with_suffix(".fp32.tmp")
+    ids = torch.full((2, 8), sample_id, dtype=torch.long)
+    export(Embeddings(model), (ids,), plain, ["input_ids"], ["hidden"], {"input_ids": token_axes()})
+    quantize_dynamic(str(plain), str(path), op_types_to_quantize=["Gather"])
+    plain.unlink()
+
+
+def export_blocks(model: nn.Module, layers: int, int8_path: Path, fp32_path: Path | None = None) -> None:
+    """``model``'s first ``layers`` blocks quantised to int8 (QInt8 per channel); kept in fp32 too at ``fp32_path``."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    plain = fp32_path or int8_path.with_suffix(".fp32.tmp")
+    export_states_graph(Blocks(model.encoder.layer[:layers]), model.config.hidden_size, plain, "states")
+    quantize_dynamic(str(plain), str(int8_path), weight_type=QuantType.QInt8, per_channel=True)
+    if fp32_path is None:
+        plain.unlink()

@@ -1,0 +1,1 @@
+"""The extractive summariser: sentence features, the trained scorer, selection."""

@@ -1,0 +1,1 @@
+"""The topic classifier: encoder head, lexical model, calibrated probabilities."""
