@@ -49,20 +49,27 @@ def classifier_eval_tables(result: dict) -> str:
     return "\n".join(lines)
 
 
-def write_classifier_card(model_dir: Path) -> None:
-    config = _read_json(model_dir / "config.json")
-    train = _read_json(model_dir / "train_metrics.json")
-    result = _read_json(model_dir / "eval.json")
-    training = yaml.safe_load((model_dir / "training_config.yaml").read_text())
+def _front_matter(metadata: dict) -> str:
+    """The card's YAML metadata block."""
+    return f"---\n{yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True).strip()}\n---\n"
+
+
+def _base_model(config: dict) -> str:
+    """The Hugging Face name of the backbone a model was trained on."""
+    return "intfloat/multilingual-e5-small" if config["backbone"] == "e5-small" else config["backbone"]
+
+
+def _classifier_metadata(config: dict, result: dict) -> dict:
+    """The classifier card's metadata, gold-test scores included."""
     model = result["model"]
-    metadata = {
+    return {
         "language": ["id"],
         "license": "apache-2.0",
         "library_name": "warta",
         "pipeline_tag": "text-classification",
         "tags": ["topic-classification", "indonesian", "news"],
         "datasets": ["CLICK-ID", "indonews-2015/2018/2020/2023/2024/2025 scrapes (see docs/data.md)"],
-        "base_model": "intfloat/multilingual-e5-small" if config["backbone"] == "e5-small" else config["backbone"],
+        "base_model": _base_model(config),
         "metrics": ["accuracy", "f1"],
         "model-index": [
             {
@@ -80,7 +87,10 @@ def write_classifier_card(model_dir: Path) -> None:
             }
         ],
     }
-    seconds = train.get("seconds", {})
+
+
+def _classifier_intro(config: dict, train: dict) -> str:
+    """Title, what the model is, and how to load it."""
     weight = config.get("lexical_weight", 0.0)
     lexical_part = (
         f" A lexical half — TF-IDF word 1–2-grams ({train.get('lexical_terms')} terms) + logistic regression —"
@@ -89,47 +99,7 @@ def write_classifier_card(model_dir: Path) -> None:
         if weight
         else ""
     )
-    components = ", ".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in result.get("components_macro_f1", {}).items())
-    speed = result["speed_batch_32"]
-    agreement = load_agreement()
-    selection = (
-        json.loads((model_dir / "run_selection.json").read_text())
-        if (model_dir / "run_selection.json").exists()
-        else []
-    )
-    selection_section = (
-        "## How the configuration was chosen\n\n"
-        "Runs compared before the gold test was scored (`python -m training.compare_runs`, output in\n"
-        "`run_selection.json`): label sources, the June-2025 slice outside gold/calibration as training data,\n"
-        "and the extra windows native bf16 pays for. The choice is the best *selection* macro-F1: the final\n"
-        "model (encoder + lexical half) on the careful-read rows of validation and calibration together.\n"
-        "Runs on different data builds have different validation rows; calibration is the same for all.\n\n"
-        f"{render_runs(selection)}\n"
-        if selection
-        else ""
-    )
-    read_counts = {k: sum(v.values()) for k, v in agreement.get("final_labels_per_set", {}).items()}
-    labels_section = (
-        f"""## Labels: careful reading
-
-Topic truth is the taxonomy as careful readers apply it (`docs/annotation.md`: definitions,
-examples, boundary rules). Readers see the title and the start of the body only — no publisher
-label, no model output. Read articles: {json.dumps(read_counts)}
-(train / gold test / calibration); double-read: {json.dumps(agreement["double_read_per_set"])}; agreement on the main
-label {agreement["overall"]["agreement"]}, Cohen's kappa {agreement["overall"]["kappa"]} (per label: `docs/data.md`);
-disagreements adjudicated by the guide: {json.dumps(agreement["adjudicated_per_set"])}. The readers are independent
-instances of one kind of reader (an LLM helper following the guide), so their agreement is likely
-higher than two human annotators' would be. How often publisher sections agree with the readers:
-`docs/data.md`.
-"""
-        if agreement
-        else ""
-    )
-    card = f"""---
-{yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True).strip()}
----
-
-# Warta topic classifier
+    return f"""# Warta topic classifier
 
 Tags Indonesian news articles with the 11 topics of `configs/labels.yaml` (governance, economy,
 health, education, law, sport, technology, automotive, entertainment, lifestyle, world). It is the
@@ -143,18 +113,59 @@ from service.models.topics.classifier import TopicClassifier
 classifier = TopicClassifier.load("models/topic-classifier")
 classifier.predict(["Judul berita\\nIsi berita ..."])[0].topics
 ```
+"""
 
-## Intended use and limits
+
+CLASSIFIER_LIMITS = """## Intended use and limits
 
 For tagging Indonesian-language news by topic in newsrooms, media monitoring and research. Not
 for other languages, not for opinion mining, not a substitute for editorial judgement. Topic truth
 is the taxonomy as careful readers apply it (`docs/annotation.md`); publisher sections are a weak
 signal. Articles that fit no topic (disasters, accidents) still get the closest topic: there is
 no `other` output.
+"""
 
-{labels_section}
-{selection_section}
-## Evaluation (gold test set, scored once by `python -m training.evaluate_classifier`)
+
+def _classifier_labels_section(agreement: dict) -> str:
+    """How the topic labels were read and how well the readers agree ("" before any reading)."""
+    if not agreement:
+        return ""
+    read_counts = {k: sum(v.values()) for k, v in agreement.get("final_labels_per_set", {}).items()}
+    return f"""## Labels: careful reading
+
+Topic truth is the taxonomy as careful readers apply it (`docs/annotation.md`: definitions,
+examples, boundary rules). Readers see the title and the start of the body only — no publisher
+label, no model output. Read articles: {json.dumps(read_counts)}
+(train / gold test / calibration); double-read: {json.dumps(agreement["double_read_per_set"])}; agreement on the main
+label {agreement["overall"]["agreement"]}, Cohen's kappa {agreement["overall"]["kappa"]} (per label: `docs/data.md`);
+disagreements adjudicated by the guide: {json.dumps(agreement["adjudicated_per_set"])}. The readers are independent
+instances of one kind of reader (an LLM helper following the guide), so their agreement is likely
+higher than two human annotators' would be. How often publisher sections agree with the readers:
+`docs/data.md`.
+"""
+
+
+def _classifier_selection_section(selection: list[dict]) -> str:
+    """The runs compared to choose the configuration ("" without ``run_selection.json``)."""
+    if not selection:
+        return ""
+    return (
+        "## How the configuration was chosen\n\n"
+        "Runs compared before the gold test was scored (`python -m training.compare_runs`, output in\n"
+        "`run_selection.json`): label sources, the June-2025 slice outside gold/calibration as training data,\n"
+        "and the extra windows native bf16 pays for. The choice is the best *selection* macro-F1: the final\n"
+        "model (encoder + lexical half) on the careful-read rows of validation and calibration together.\n"
+        "Runs on different data builds have different validation rows; calibration is the same for all.\n\n"
+        f"{render_runs(selection)}\n"
+    )
+
+
+def _classifier_evaluation_section(result: dict) -> str:
+    """Gold-test protocol, the tables of ``eval.json``, each half alone and speed."""
+    model = result["model"]
+    components = ", ".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in result.get("components_macro_f1", {}).items())
+    speed = result["speed_batch_32"]
+    return f"""## Evaluation (gold test set, scored once by `python -m training.evaluate_classifier`)
 
 {result["gold_articles"]} June-2025 articles from nine outlets, each read by two independent careful
 readers (title + start of the body, no publisher label) and adjudicated by the guide where they
@@ -170,8 +181,13 @@ baselines and the publisher labels the topic set is their top label alone.
 Each half alone (macro-F1): {components or "–"}. Confusion matrix: `confusion_matrix.png` (counts in
 `eval.json`). Speed: {speed["articles_per_second"]} articles/s at batch 32 ({speed["articles"]} gold articles,
 {result.get("backend", "torch")} {result.get("precision", "")}, 2 CPU cores).
+"""
 
-## Training
+
+def _classifier_training_section(config: dict, train: dict, training: dict) -> str:
+    """How the model was trained: data, windows, epochs, wall time and size."""
+    seconds = train.get("seconds", {})
+    return f"""## Training
 
 `python -m training.train_classifier` with exactly the config in `training_config.yaml` (output
 directory `{training.get("output_dir")}`, then copied here): label source
@@ -185,7 +201,26 @@ seed {training.get("seed")}. Wall time {seconds.get("total")} s (caching {second
 training {seconds.get("train")} s) on {train.get("cpu", "a 2-core CPU")}; peak RSS {train.get("peak_rss_mb")} MB;
 artifact {train.get("artifact_bytes", 0) / 1e6:.1f} MB.
 """
-    (model_dir / "README.md").write_text(card, encoding="utf-8")
+
+
+def write_classifier_card(model_dir: Path) -> None:
+    """Write ``model_dir/README.md`` for the classifier from the measured files next to it."""
+    config = _read_json(model_dir / "config.json")
+    train = _read_json(model_dir / "train_metrics.json")
+    result = _read_json(model_dir / "eval.json")
+    training = yaml.safe_load((model_dir / "training_config.yaml").read_text())
+    selection_path = model_dir / "run_selection.json"
+    selection = json.loads(selection_path.read_text()) if selection_path.exists() else []
+    sections = [
+        _front_matter(_classifier_metadata(config, result)),
+        _classifier_intro(config, train),
+        CLASSIFIER_LIMITS,
+        _classifier_labels_section(load_agreement()),
+        _classifier_selection_section(selection),
+        _classifier_evaluation_section(result),
+        _classifier_training_section(config, train, training),
+    ]
+    (model_dir / "README.md").write_text("\n".join(sections), encoding="utf-8")
 
 
 CV_NAMES = {
@@ -235,30 +270,22 @@ def summarizer_cv_tables(cv: dict) -> str:
     return "\n".join(lines)
 
 
-def write_summarizer_card(model_dir: Path) -> None:
-    config = _read_json(model_dir / "config.json")
-    train = _read_json(model_dir / "train_metrics.json")
-    result = _read_json(model_dir / "eval.json")
-    cv = _read_json(model_dir / "cv.json")
-    variants = _read_json(model_dir / "cv_variants.json") if (model_dir / "cv_variants.json").exists() else {}
-    training = yaml.safe_load((model_dir / "training_config.yaml").read_text())
-    metadata = {
+def _summarizer_metadata(config: dict) -> dict:
+    """The summariser card's metadata."""
+    return {
         "language": ["id"],
         "license": "apache-2.0",
         "library_name": "warta",
         "pipeline_tag": "summarization",
         "tags": ["extractive-summarization", "indonesian", "news"],
         "datasets": ["IndoSum"],
-        "base_model": "intfloat/multilingual-e5-small" if config["backbone"] == "e5-small" else config["backbone"],
+        "base_model": _base_model(config),
         "metrics": ["rouge"],
     }
-    seconds = train.get("seconds", {})
-    latency = result["latency"]
-    raw = result.get("raw_check")
-    variant_rows = "\n".join(
-        f"| {name} | {v['settings']} | {v['validation_rouge1_mean']:.2f} | {v['model_minus_lead3_plain_rouge1']:+.2f} |"
-        for name, v in variants.items()
-    )
+
+
+def _summarizer_features(config: dict) -> list[str]:
+    """What the sentence scorer sees, in words."""
     features = [
         "the pooled sentence vector",
         "four position features (relative position, 1/(index+1), paragraph start, length)",
@@ -267,16 +294,17 @@ def write_summarizer_card(model_dir: Path) -> None:
         features.append("word overlap with the title and with the rest of the article, has-a-number, is-a-quote")
     if config.get("similarity_features"):
         features.append("cosine to the article's mean sentence and to the title line")
-    card = f"""---
-{yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True).strip()}
----
+    return features
 
-# Warta extractive summariser
+
+def _summarizer_intro(config: dict) -> str:
+    """Title, how sentences are scored and chosen, and how to load the model."""
+    return f"""# Warta extractive summariser
 
 Scores every sentence of an Indonesian news article and returns the best ones, in article order,
 with their character offsets. Each sentence is the mean of the backbone's token states after its
 first {config["feature_layer"]} layers: the pass the topic classifier runs anyway, over the title line +
-body, so one encoder pass serves both models. The scorer sees {"; ".join(features)}; a
+body, so one encoder pass serves both models. The scorer sees {"; ".join(_summarizer_features(config))}; a
 {config["layers"]}-layer inter-sentence transformer (width {config["width"]}) gives each sentence a score.
 Selection is greedy by score {"with" if config.get("block_trigrams", True) else "without"} trigram blocking,
 within a sentence, ratio or word budget. A summary sentence is always a sentence: fragments of three
@@ -287,16 +315,28 @@ from service.models.summaries.summarizer import Summarizer
 summarizer = Summarizer.load("models/summarizer")
 summarizer.summarize(["Isi berita ..."], max_sentences=3)[0].sentences  # index, start, end, text
 ```
+"""
 
-## Evaluation: 4-fold cross-validation on IndoSum
+
+def _summarizer_cv_section(cv: dict) -> str:
+    """The cross-validation protocol and its tables."""
+    return f"""## Evaluation: 4-fold cross-validation on IndoSum
 
 `python -m training.evaluate_summarizer --cv --config configs/summarizer.yaml`. {cv["protocol"]}.
 {cv["articles"]} articles; ROUGE F1 (rouge-score, no stemmer), {cv["sentences_per_summary"]} sentences for every
 method, texts cleaned by `service.text.clean_text` as in serving. CPU: {cv["cpu"]}.
 
 {summarizer_cv_tables(cv)}
+"""
 
-### Choices, made on the folds' validation slices only
+
+def _summarizer_choices_section(variants: dict) -> str:
+    """The configuration runs compared on the folds' validation slices (``cv_variants.json``)."""
+    variant_rows = "\n".join(
+        f"| {name} | {v['settings']} | {v['validation_rouge1_mean']:.2f} | {v['model_minus_lead3_plain_rouge1']:+.2f} |"
+        for name, v in variants.items()
+    )
+    return f"""### Choices, made on the folds' validation slices only
 
 Mean validation ROUGE-1 of the four fold models (the test folds' margin is shown for the record;
 it did not choose anything).
@@ -304,27 +344,40 @@ it did not choose anything).
 | run | settings | validation R-1 | test margin over plain LEAD-3 (R-1) |
 |---|---|---|---|
 {variant_rows}
+"""
 
-## Serving
+
+def _summarizer_serving_section(result: dict) -> str:
+    """Serving latency, and the check on raw scraped articles when ``eval.json`` has one."""
+    latency = result["latency"]
+    section = f"""## Serving
 
 `Analyzer.analyze` on one 400-word article, p50 of {latency["runs"]} runs ({latency["precision"]}, 2 CPU cores,
 {result["cpu"]}): {latency["analyze_p50_ms"]} ms with the summary, {latency["topics_only_p50_ms"]} ms topics only.
 """
+    raw = result.get("raw_check")
     if raw:
-        card += f"""
+        section += f"""
 Raw scraped articles (`--raw {raw["file"]}`, the first {raw["articles"]} over 150 words, through
 `Analyzer.analyze`): {raw["summary_sentences"]} summary sentences, {len(raw["fragments_of_3_words_or_fewer"])} of three
 words or fewer, {len(raw["headings"])} headings.
 """
-    card += f"""
-## Intended use and limits
+    return section
+
+
+SUMMARIZER_LIMITS = """## Intended use and limits
 
 Extractive: every sentence is the article's own, so it cannot invent facts, but it can drop context
 (a quote without its speaker). Trained on IndoSum (2017 Indonesian news, mostly national, sport,
 entertainment and technology; titles taken from the URL slug, lower case); IndoSum's summaries
 favour the lead, so the model does too. Not for other languages.
+"""
 
-## Training
+
+def _summarizer_training_section(train: dict, training: dict, result: dict) -> str:
+    """How the model was trained: data, epochs, wall time and size."""
+    seconds = train.get("seconds", {})
+    return f"""## Training
 
 `python -m training.train_summarizer --config configs/summarizer.yaml` (exact config in
 `training_config.yaml`): {train.get("train_articles")} training articles (all four folds but the
@@ -333,4 +386,23 @@ validation slice), {training.get("epochs")} epochs, best epoch {train.get("best_
 {seconds.get("encode")} s; a warm feature cache skips it) on {train.get("cpu")}, peak RSS {train.get("peak_rss_mb")} MB,
 artifact {result["artifact_bytes"] / 1e6:.2f} MB.
 """
-    (model_dir / "README.md").write_text(card, encoding="utf-8")
+
+
+def write_summarizer_card(model_dir: Path) -> None:
+    """Write ``model_dir/README.md`` for the summariser from the measured files next to it."""
+    config = _read_json(model_dir / "config.json")
+    train = _read_json(model_dir / "train_metrics.json")
+    result = _read_json(model_dir / "eval.json")
+    cv = _read_json(model_dir / "cv.json")
+    variants = _read_json(model_dir / "cv_variants.json")
+    training = yaml.safe_load((model_dir / "training_config.yaml").read_text())
+    sections = [
+        _front_matter(_summarizer_metadata(config)),
+        _summarizer_intro(config),
+        _summarizer_cv_section(cv),
+        _summarizer_choices_section(variants),
+        _summarizer_serving_section(result),
+        SUMMARIZER_LIMITS,
+        _summarizer_training_section(train, training, result),
+    ]
+    (model_dir / "README.md").write_text("\n".join(sections), encoding="utf-8")

@@ -13,14 +13,16 @@ import logging
 import random
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from sklearn.metrics import f1_score
 from tqdm import tqdm
 
-from service.backbone.resolve import load_backbone
+from service.backbone.resolve import ResolvedBackbone, load_backbone
 from service.config import load_labels
 from service.engines.backend import inference_precision
 from service.engines.encoder import pad_batch, pad_states, text_windows
@@ -271,11 +273,64 @@ def refit_lexical(config: dict) -> dict:
     return write_training_outputs(out_dir, config, metrics, rss_key="lexical_refit_peak_rss_mb")
 
 
-def train(config: dict) -> dict:
-    started = time.perf_counter()
-    seed_everything(config["seed"])
-    labels = [label.key for label in load_labels()]
-    label_index = {key: i for i, key in enumerate(labels)}
+@dataclass
+class FrozenBackbone:
+    """The backbone as training uses it: frozen, on its device, split into lower and trainable layers."""
+
+    model: torch.nn.Module
+    tokenizer: Any
+    resolved: ResolvedBackbone
+    device: torch.device
+    bf16: bool
+    trainable: int
+    n_lower: int
+
+    @property
+    def pad_id(self) -> int:
+        return self.tokenizer.pad_token_id
+
+    def autocast(self) -> torch.autocast:
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
+
+
+@dataclass
+class TrainData:
+    """Training and validation rows as windows of token ids, with targets, weights and cached lower states."""
+
+    labels: list[str]
+    train_rows: list[dict]
+    val_rows: list[dict]
+    train_windows: list[list[int]]
+    val_windows: list[list[int]]
+    y_train: np.ndarray
+    y_val: np.ndarray
+    sample_weight: torch.Tensor
+    train_states: list[torch.Tensor] | None = None
+    val_states: list[torch.Tensor] | None = None
+
+
+@dataclass
+class Optimisation:
+    """What a training step needs besides the batch: optimizer, schedule, class weights and step budget."""
+
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    class_weights: torch.Tensor
+    total_steps: int
+    step: int = 0
+
+
+@dataclass
+class HeadFit:
+    """The trained upper layers + head (best epoch's weights) and the per-epoch validation history."""
+
+    head: torch.nn.Module
+    best_epoch: int
+    history: list[dict]
+
+
+def load_frozen_backbone(config: dict) -> tuple[dict, FrozenBackbone]:
+    """Load the backbone frozen on its device; return the config as run (``fp32_overrides`` applied without bf16)."""
     model, tokenizer, resolved = load_backbone(config["backbone"])
     for parameter in model.parameters():
         parameter.requires_grad_(False)
@@ -289,9 +344,28 @@ def train(config: dict) -> dict:
     logger.info("bf16 autocast: %s", bf16)
     n_layers = len(encoder_layers(model))
     trainable = min(config["trainable_layers"], n_layers)
-    n_lower = n_layers - trainable
-    max_length = config["max_length"]
+    return config, FrozenBackbone(model, tokenizer, resolved, device, bf16, trainable, n_layers - trainable)
 
+
+def article_windows(backbone: FrozenBackbone, row: dict, max_length: int) -> list[list[int]]:
+    """The token-id windows of one row's article text."""
+    return text_windows(backbone.tokenizer, article_text(row), max_length, backbone.resolved.passage_prefix)
+
+
+def tokenise_train(
+    backbone: FrozenBackbone, rows: list[dict], max_length: int, per_article: int
+) -> tuple[list[list[int]], list[tuple[int, float]]]:
+    """Up to ``per_article`` windows per row, and per window its (row index, share of the row's weight)."""
+    windows, items = [], []
+    for index, row in enumerate(tqdm(rows, desc="tokenise train", unit="row")):
+        chosen = article_windows(backbone, row, max_length)[:per_article]
+        windows += chosen
+        items += [(index, 1.0 / len(chosen))] * len(chosen)
+    return windows, items
+
+
+def load_data(config: dict, backbone: FrozenBackbone, labels: list[str]) -> TrainData:
+    """Load the training and validation rows and tokenise them into windows with targets and sample weights."""
     train_rows = load_train_rows(config)
     val_rows = selection_rows(config, "validation")
     logger.info(
@@ -300,99 +374,138 @@ def train(config: dict) -> dict:
         sum(r["is_aux"] for r in train_rows),
         len(val_rows),
     )
-
-    def windows_of(row: dict) -> list[list[int]]:
-        return text_windows(tokenizer, article_text(row), max_length, resolved.passage_prefix)
-
     # `train_windows`: 1 reads the first window (title + lead); N > 1 also the next windows of long
     # articles, each a training item with the article's label and 1/n of its weight.
     per_article = max(1, int(config.get("train_windows", 1)))
-    train_windows, train_items = [], []
-    for index, row in enumerate(tqdm(train_rows, desc="tokenise train", unit="row")):
-        chosen = windows_of(row)[:per_article]
-        train_windows += chosen
-        train_items += [(index, 1.0 / len(chosen))] * len(chosen)
-    val_windows = [windows_of(r)[0] for r in val_rows]
-    y_train = np.array([label_index[train_rows[i]["label"]] for i, _ in train_items])
-    y_val = np.array([label_index[r["label"]] for r in val_rows])
-    sample_weight = torch.tensor([train_rows[i]["weight"] * share for i, share in train_items])
+    train_windows, train_items = tokenise_train(backbone, train_rows, config["max_length"], per_article)
+    val_windows = [article_windows(backbone, r, config["max_length"])[0] for r in val_rows]
+    label_index = {key: i for i, key in enumerate(labels)}
+    return TrainData(
+        labels=labels,
+        train_rows=train_rows,
+        val_rows=val_rows,
+        train_windows=train_windows,
+        val_windows=val_windows,
+        y_train=np.array([label_index[train_rows[i]["label"]] for i, _ in train_items]),
+        y_val=np.array([label_index[r["label"]] for r in val_rows]),
+        sample_weight=torch.tensor([train_rows[i]["weight"] * share for i, share in train_items]),
+    )
 
-    pad_id, batch_size = tokenizer.pad_token_id, config["batch_size"]
-    cache = config.get("cache_lower_layers", True)
-    if cache:
-        train_states = cache_lower(
-            model, train_windows, n_lower, pad_id, config["encode_batch_size"], "cache train", bf16
-        )
-        val_states = cache_lower(model, val_windows, n_lower, pad_id, config["encode_batch_size"], "cache val", bf16)
-    cached_at = time.perf_counter()
 
-    head = new_head(model, len(labels), trainable, config.get("dropout", 0.1)).to(device)
+def cache_lower_states(config: dict, backbone: FrozenBackbone, data: TrainData) -> None:
+    """With ``cache_lower_layers`` (the default), run the frozen layers once over every window and keep the output."""
+    if not config.get("cache_lower_layers", True):
+        return
+    model, n_lower, pad_id, bf16 = backbone.model, backbone.n_lower, backbone.pad_id, backbone.bf16
+    batch_size = config["encode_batch_size"]
+    data.train_states = cache_lower(model, data.train_windows, n_lower, pad_id, batch_size, "cache train", bf16)
+    data.val_states = cache_lower(model, data.val_windows, n_lower, pad_id, batch_size, "cache val", bf16)
+
+
+def head_inputs(
+    backbone: FrozenBackbone, indices: list[int], states: list[torch.Tensor] | None, windows: list[list[int]]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Lower-layer states and mask of a batch: from the cache when there is one, else computed now."""
+    if states is not None:
+        hidden, mask = tensors(*pad_states([states[i] for i in indices]))
+        return hidden.to(backbone.device), mask.to(backbone.device)
+    ids, mask = tensors(*pad_batch([windows[i] for i in indices], backbone.pad_id))
+    ids, mask = ids.to(backbone.device), mask.to(backbone.device)
+    with torch.no_grad():
+        return lower_states(backbone.model, ids, mask, backbone.n_lower), mask
+
+
+def new_trainable_head(config: dict, backbone: FrozenBackbone, num_labels: int) -> torch.nn.Module:
+    """A copy of the backbone's top layers + a fresh linear head, on the device, all trainable."""
+    head = new_head(backbone.model, num_labels, backbone.trainable, config.get("dropout", 0.1)).to(backbone.device)
     for parameter in head.parameters():
         parameter.requires_grad_(True)
+    return head
+
+
+def warmup_then_decay(
+    optimizer: torch.optim.Optimizer, warmup: int, total_steps: int
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warmup over ``warmup`` steps, then linear decay to 0 at ``total_steps``."""
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda step: min((step + 1) / max(warmup, 1), max(0.0, (total_steps - step) / max(total_steps - warmup, 1))),
+    )
+
+
+def new_optimisation(config: dict, head: torch.nn.Module, data: TrainData, device: torch.device) -> Optimisation:
+    """AdamW (own learning rates for the layers and the head), its schedule, class weights and step budget."""
     layer_params = [p for n, p in head.named_parameters() if n.startswith("layers.")]
     head_params = [p for n, p in head.named_parameters() if not n.startswith("layers.")]
     optimizer = torch.optim.AdamW(
         [{"params": layer_params, "lr": config["lr_layers"]}, {"params": head_params, "lr": config["lr_head"]}],
         weight_decay=config.get("weight_decay", 0.01),
     )
-    rng = random.Random(config["seed"])
-    lengths = [len(w) for w in train_windows]
-    steps_per_epoch = (len(lengths) + batch_size - 1) // batch_size
+    batch_size = config["batch_size"]
+    steps_per_epoch = (len(data.train_windows) + batch_size - 1) // batch_size
     total_steps = steps_per_epoch * config["epochs"]
     if config.get("max_steps"):
         total_steps = min(total_steps, config["max_steps"])
     warmup = int(total_steps * config.get("warmup_ratio", 0.06))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer,
-        lambda step: min((step + 1) / max(warmup, 1), max(0.0, (total_steps - step) / max(total_steps - warmup, 1))),
-    )
-    weights = class_weights(y_train, len(labels), config.get("class_weight_power", 0.5)).to(device)
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
+    weights = class_weights(data.y_train, len(data.labels), config.get("class_weight_power", 0.5)).to(device)
+    return Optimisation(optimizer, warmup_then_decay(optimizer, warmup, total_steps), weights, total_steps)
 
-    def inputs(indices: list[int], states, windows) -> tuple[torch.Tensor, torch.Tensor]:
-        if cache:
-            hidden, mask = tensors(*pad_states([states[i] for i in indices]))
-            return hidden.to(device), mask.to(device)
-        ids, mask = tensors(*pad_batch([windows[i] for i in indices], pad_id))
-        ids, mask = ids.to(device), mask.to(device)
-        with torch.no_grad():
-            return lower_states(model, ids, mask, n_lower), mask
 
-    @torch.no_grad()
-    def validation_logits() -> np.ndarray:
-        head.eval()
-        out = np.zeros((len(val_windows), len(labels)), dtype=np.float32)
-        for chosen in batches([len(w) for w in val_windows], config["encode_batch_size"], random.Random(0)):
-            hidden, mask = inputs(chosen, val_states if cache else None, val_windows)
-            with autocast:
-                out[chosen] = head(hidden, mask, model.config).float().cpu().numpy()
-        head.train()
-        return out
+def train_epoch(
+    backbone: FrozenBackbone,
+    head: torch.nn.Module,
+    data: TrainData,
+    opt: Optimisation,
+    order: list[list[int]],
+    epoch: int,
+) -> None:
+    """One pass over the training batches in ``order``, stopping at the step budget."""
+    progress = tqdm(order, desc=f"epoch {epoch + 1}", unit="batch")
+    for chosen in progress:
+        if opt.step >= opt.total_steps:
+            break
+        hidden, mask = head_inputs(backbone, chosen, data.train_states, data.train_windows)
+        target = torch.as_tensor(data.y_train[chosen], device=backbone.device)
+        with backbone.autocast():
+            logits = head(hidden, mask, backbone.model.config)
+        loss = torch.nn.functional.cross_entropy(logits.float(), target, weight=opt.class_weights, reduction="none")
+        loss = (loss * data.sample_weight[chosen].to(backbone.device)).mean()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(head.parameters(), 1.0)
+        opt.optimizer.step()
+        opt.scheduler.step()
+        opt.optimizer.zero_grad()
+        opt.step += 1
+        progress.set_postfix(loss=f"{loss.item():.3f}")
 
+
+@torch.no_grad()
+def validation_logits(backbone: FrozenBackbone, head: torch.nn.Module, data: TrainData, batch_size: int) -> np.ndarray:
+    """The head's logits for the first window of every validation row (the head is left in train mode)."""
+    head.eval()
+    out = np.zeros((len(data.val_windows), len(data.labels)), dtype=np.float32)
+    for chosen in batches([len(w) for w in data.val_windows], batch_size, random.Random(0)):
+        hidden, mask = head_inputs(backbone, chosen, data.val_states, data.val_windows)
+        with backbone.autocast():
+            out[chosen] = head(hidden, mask, backbone.model.config).float().cpu().numpy()
+    head.train()
+    return out
+
+
+def fit_head(config: dict, backbone: FrozenBackbone, data: TrainData) -> HeadFit:
+    """Train the top layers + head for ``epochs``, keeping the epoch with the best validation macro-F1."""
+    head = new_trainable_head(config, backbone, len(data.labels))
+    opt = new_optimisation(config, head, data, backbone.device)
+    rng = random.Random(config["seed"])
+    lengths = [len(w) for w in data.train_windows]
     best = {"macro_f1": -1.0}
-    history, step = [], 0
+    history = []
     head.train()
     for epoch in range(config["epochs"]):
-        progress = tqdm(batches(lengths, batch_size, rng), desc=f"epoch {epoch + 1}", unit="batch")
-        for chosen in progress:
-            if step >= total_steps:
-                break
-            hidden, mask = inputs(chosen, train_states if cache else None, train_windows)
-            target = torch.as_tensor(y_train[chosen], device=device)
-            with autocast:
-                logits = head(hidden, mask, model.config)
-            loss = torch.nn.functional.cross_entropy(logits.float(), target, weight=weights, reduction="none")
-            loss = (loss * sample_weight[chosen].to(device)).mean()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(head.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad()
-            step += 1
-            progress.set_postfix(loss=f"{loss.item():.3f}")
-        val_logits = validation_logits()
-        macro = f1_score(y_val, val_logits.argmax(1), average="macro")
-        history.append({"epoch": epoch + 1, "step": step, "val_macro_f1_head_window": round(float(macro), 4)})
+        train_epoch(backbone, head, data, opt, batches(lengths, config["batch_size"], rng), epoch)
+        val_logits = validation_logits(backbone, head, data, config["encode_batch_size"])
+        macro = f1_score(data.y_val, val_logits.argmax(1), average="macro")
+        history.append({"epoch": epoch + 1, "step": opt.step, "val_macro_f1_head_window": round(float(macro), 4)})
         logger.info("epoch %d: validation macro-F1 %.4f", epoch + 1, macro)
         if macro > best["macro_f1"]:
             best = {
@@ -401,65 +514,116 @@ def train(config: dict) -> dict:
                 "state": {k: v.clone() for k, v in head.state_dict().items()},
             }
     head.load_state_dict(best["state"])
-    trained_at = time.perf_counter()
+    return HeadFit(head, best["epoch"], history)
 
+
+def build_classifier(
+    config: dict, backbone: FrozenBackbone, head: torch.nn.Module, labels: list[str]
+) -> TopicClassifier:
+    """The classifier from the backbone and the trained head (on the CPU, in fp32)."""
     classifier = TopicClassifier.from_torch(
-        model,
-        tokenizer,
+        backbone.model,
+        backbone.tokenizer,
         head.to("cpu").float(),
         ClassifierConfig(
             labels=labels,
             backbone=config["backbone"],
-            backbone_fingerprint=resolved.fingerprint,
-            trainable_layers=trainable,
-            max_length=max_length,
-            prefix=resolved.passage_prefix,
+            backbone_fingerprint=backbone.resolved.fingerprint,
+            trainable_layers=backbone.trainable,
+            max_length=config["max_length"],
+            prefix=backbone.resolved.passage_prefix,
         ),
     )
-    model.to("cpu")
-    # Long articles: first window only vs token-weighted mean over all windows, on validation.
-    val_texts = [article_text(r) for r in val_rows]
+    backbone.model.to("cpu")
+    return classifier
+
+
+def choose_long_text(
+    config: dict, classifier: TopicClassifier, data: TrainData
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Set the long-article strategy; return validation macro-F1 and logits of each.
+
+    The strategies: first window only (``head``) vs token-weighted mean over all windows (``chunk_mean``).
+    """
+    val_texts = [article_text(r) for r in data.val_rows]
     logits_by_strategy = {
         s: classifier.neural_logits(val_texts, config["encode_batch_size"], s) for s in ("head", "chunk_mean")
     }
-    strategy_f1 = {s: float(f1_score(y_val, lg.argmax(1), average="macro")) for s, lg in logits_by_strategy.items()}
+    strategy_f1 = {
+        s: float(f1_score(data.y_val, lg.argmax(1), average="macro")) for s, lg in logits_by_strategy.items()
+    }
     strategy = max(strategy_f1, key=strategy_f1.get) if config.get("long_text") == "auto" else config["long_text"]
     classifier.config.long_text = strategy
-    fit_split, fit_rows = calibration_rows(config, val_rows)
+    return strategy_f1, logits_by_strategy
+
+
+def calibrate(
+    config: dict, classifier: TopicClassifier, data: TrainData, logits_by_strategy: dict[str, np.ndarray]
+) -> dict:
+    """Fit what ``finish`` fits on the calibration split (reusing the validation logits when that is the split)."""
+    fit_split, fit_rows = calibration_rows(config, data.val_rows)
     fit_neural = (
-        logits_by_strategy[strategy]
+        logits_by_strategy[classifier.config.long_text]
         if fit_split == "validation"
         else classifier.neural_logits([article_text(r) for r in fit_rows], config["encode_batch_size"])
     )
-    calibration = finish(classifier, config, train_rows, fit_split, fit_rows, fit_neural)
+    return finish(classifier, config, data.train_rows, fit_split, fit_rows, fit_neural)
+
+
+def save_classifier(config: dict, classifier: TopicClassifier) -> Path:
+    """Save the classifier to a fresh ``output_dir``; return that directory."""
     out_dir = project_path(config["output_dir"])
     if out_dir.exists():
         shutil.rmtree(out_dir)
     classifier.save_pretrained(out_dir)
-    metrics = {
+    return out_dir
+
+
+def run_metrics(
+    config: dict, backbone: FrozenBackbone, data: TrainData, fit: HeadFit, strategy_f1: dict[str, float], strategy: str
+) -> dict:
+    """The run's metrics up to calibration: data sizes, the fit and validation macro-F1 per long-text strategy."""
+    return {
         "label_source": config.get("label_source", "all"),
-        "bf16": bf16,
-        "train_rows": len(train_rows),
-        "train_rows_read": int(sum(r["label_method"] == "read" for r in train_rows)),
-        "train_auxiliary_rows": int(sum(r["is_aux"] for r in train_rows)),
-        "train_windows": len(train_windows),
-        "validation_rows": len(val_rows),
-        "trainable_layers": trainable,
-        "max_length": max_length,
+        "bf16": backbone.bf16,
+        "train_rows": len(data.train_rows),
+        "train_rows_read": int(sum(r["label_method"] == "read" for r in data.train_rows)),
+        "train_auxiliary_rows": int(sum(r["is_aux"] for r in data.train_rows)),
+        "train_windows": len(data.train_windows),
+        "validation_rows": len(data.val_rows),
+        "trainable_layers": backbone.trainable,
+        "max_length": config["max_length"],
         "epochs": config["epochs"],
-        "best_epoch": best["epoch"],
-        "history": history,
+        "best_epoch": fit.best_epoch,
+        "history": fit.history,
         "validation_macro_f1": {
             "head": round(strategy_f1["head"], 4),
             "chunk_mean": round(strategy_f1["chunk_mean"], 4),
         },
         "long_text_strategy": strategy,
-        **calibration,
-        "seconds": {
-            "cache_lower_layers": round(cached_at - started, 1),
-            "train": round(trained_at - cached_at, 1),
-            "total": round(time.perf_counter() - started, 1),
-        },
+    }
+
+
+def train(config: dict) -> dict:
+    """Fine-tune, choose long-text pooling, calibrate and save the classifier; return the training metrics."""
+    started = time.perf_counter()
+    seed_everything(config["seed"])
+    labels = [label.key for label in load_labels()]
+    config, backbone = load_frozen_backbone(config)
+    data = load_data(config, backbone, labels)
+    cache_lower_states(config, backbone, data)
+    cached_at = time.perf_counter()
+    fit = fit_head(config, backbone, data)
+    trained_at = time.perf_counter()
+    classifier = build_classifier(config, backbone, fit.head, labels)
+    strategy_f1, logits_by_strategy = choose_long_text(config, classifier, data)
+    calibration = calibrate(config, classifier, data, logits_by_strategy)
+    out_dir = save_classifier(config, classifier)
+    metrics = run_metrics(config, backbone, data, fit, strategy_f1, classifier.config.long_text) | calibration
+    metrics["seconds"] = {
+        "cache_lower_layers": round(cached_at - started, 1),
+        "train": round(trained_at - cached_at, 1),
+        "total": round(time.perf_counter() - started, 1),
     }
     return write_training_outputs(out_dir, config, metrics)
 
