@@ -9,11 +9,13 @@ Every result is a plain dataclass; ``to_dict()`` is exactly the CLI's JSON line.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from service.backbone.resolve import sha256_file
 from service.config import DEFAULT_SERVICE_CONFIG, load_labels, load_settings, project_path
 from service.engines.backend import backend_choice, inference_precision, requested_backend
 from service.models.onnx import OnnxBuildError, load_onnx_models
@@ -108,6 +110,17 @@ def prepare_article(
     return PreparedArticle(article_id, title, text, warnings)
 
 
+def models_version(classifier_path: Path, summarizer_path: Path) -> str:
+    """A short hash of the files both models answer from (weights, configs, lexical model): a retrained or
+    replaced model gets a new version, a re-run evaluation does not."""
+    digest = hashlib.sha256()
+    for path, names in ((classifier_path, TopicClassifier.FILES), (summarizer_path, Summarizer.FILES)):
+        for name in names:
+            file = Path(path) / name
+            digest.update(f"{name}:{sha256_file(file) if file.exists() else '-'};".encode())
+    return digest.hexdigest()[:16]
+
+
 class Analyzer:
     """Topic classifier + summariser sharing one backbone in memory and one encoder pass per article.
 
@@ -121,6 +134,7 @@ class Analyzer:
         self.settings = settings or {}
         self.backend = backend  # "onnx-int8", "torch-fp32" or "torch-bf16": what runs the encoder
         self.labels = load_labels()
+        self.version = "unversioned"  # what models answer: set by ``load`` (``models_version``)
         self.shared_pass = (
             classifier.n_lower == summarizer.config.feature_layer
             and classifier.config.max_length == summarizer.config.max_length
@@ -160,7 +174,9 @@ class Analyzer:
                     threads or settings.get("threads"),
                     bool(independent_batches or settings.get("independent_batches", False)),
                 )
-                return cls(classifier, summarizer, settings, backend="onnx-int8")
+                analyzer = cls(classifier, summarizer, settings, backend="onnx-int8")
+                analyzer.version = models_version(classifier_path, summarizer_path)
+                return analyzer
             except OnnxBuildError as error:
                 if requested_backend(settings.get("backend"), backend) == "onnx":
                     raise
@@ -168,7 +184,9 @@ class Analyzer:
         classifier = TopicClassifier.load(classifier_path, backbone, cache_dir)
         shared = (classifier.backbone, classifier.tokenizer, classifier.resolved)
         summarizer = Summarizer.load(summarizer_path, backbone, cache_dir, shared)
-        return cls(classifier, summarizer, settings, backend=f"torch-{inference_precision()}")
+        analyzer = cls(classifier, summarizer, settings, backend=f"torch-{inference_precision()}")
+        analyzer.version = models_version(classifier_path, summarizer_path)
+        return analyzer
 
     def _prepare_all(self, items) -> list[PreparedArticle | AnalysisResult]:
         limits = {k: self.settings[k] for k in ("max_chars", "min_words") if k in self.settings}

@@ -1,8 +1,12 @@
-"""The batch CLI survives being killed: SIGKILL mid-run, then --resume, gives the uninterrupted file."""
+"""The batch CLI survives being killed (SIGKILL mid-run, then --resume, gives the uninterrupted file) and
+never loses or mixes a user's data: another input, other options or the input itself as output are refused
+with every file left as it was."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -45,22 +49,84 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
     expected = whole.read_text().splitlines()
     assert len(expected) == ROWS and [json.loads(line)["row"] for line in expected] == list(range(1, ROWS + 1))
 
+    partial = tmp_path / "resumed.jsonl.partial"
     run = subprocess.Popen(cli(source, resumed), cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while complete_lines(resumed) < 2 * CHUNK and time.monotonic() < deadline and run.poll() is None:
+    while complete_lines(partial) < 2 * CHUNK and time.monotonic() < deadline and run.poll() is None:
         time.sleep(0.01)
     run.send_signal(signal.SIGKILL)
     run.wait()
     assert run.returncode == -signal.SIGKILL
-    kept = complete_lines(resumed)
+    assert not resumed.exists()  # the output appears only when complete
+    kept = complete_lines(partial)
     assert 2 * CHUNK <= kept < ROWS  # killed mid-run, after some chunks were flushed
-    with open(resumed, "ab") as handle:
+    refused = subprocess.run(cli(source, resumed), cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert refused.returncode == 2 and "--resume" in refused.stderr  # an interrupted run is not restarted silently
+    with open(partial, "ab") as handle:
         handle.write(b'{"row": 99, "id": "half a li')  # as if killed in the middle of a write
 
     finished = subprocess.run(cli(source, resumed, "--resume"), cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr
     assert f"{ROWS - kept} rows written" in finished.stderr and f"{kept} already there" in finished.stderr
     assert resumed.read_text().splitlines() == expected  # one line per row, in order, byte for byte
+    assert not partial.exists() and json.loads((tmp_path / "resumed.jsonl.run.json").read_text())["complete"]
+    again = subprocess.run(cli(source, resumed, "--resume"), cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert again.returncode == 0 and f"0 rows written to {resumed} (0 with errors, {ROWS} already" in again.stderr
+    assert resumed.read_text().splitlines() == expected
+
+
+def snapshot(directory) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.iterdir()) if p.is_file()}
+
+
+def test_resume_refuses_another_input_or_other_options_and_touches_nothing(tmp_path):
+    first, second, output = tmp_path / "a.jsonl", tmp_path / "b.jsonl", tmp_path / "out.jsonl"
+    write_input(first)
+    lines = first.read_text().splitlines()
+    second.write_text("\n".join(lines[:3] + [json.dumps({"id": "other", "text": HEALTH})] + lines[4:]) + "\n")
+    subprocess.run(cli(first, output), cwd=PROJECT_ROOT, check=True, capture_output=True)
+    partial = tmp_path / "out.jsonl.partial"
+    os.replace(output, partial)  # as if a run over a.jsonl had been killed after all its rows
+    before = snapshot(tmp_path)
+    for command, reason in (
+        (cli(second, output, "--resume"), "input_sha256"),
+        (cli(first, output, "--resume", "--max-sentences", "2"), "options"),
+    ):
+        refused = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True)
+        assert refused.returncode == 2 and "another run" in refused.stderr and reason in refused.stderr
+        assert snapshot(tmp_path) == before
+    record = tmp_path / "out.jsonl.run.json"  # the same run, but a line whose id is not the input's
+    data = partial.read_text().splitlines()
+    data[1] = data[1].replace('"id": "a1"', '"id": "zz"')
+    partial.write_text("\n".join(data) + "\n")
+    before = snapshot(tmp_path)
+    refused = subprocess.run(cli(first, output, "--resume"), cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert refused.returncode == 2 and "does not continue the input" in refused.stderr and "'zz'" in refused.stderr
+    assert snapshot(tmp_path) == before and record.exists()
+
+
+def test_the_input_is_never_the_output(tmp_path):
+    source = tmp_path / "in.jsonl"
+    write_input(source)
+    (tmp_path / "link.jsonl").symlink_to(source)
+    original = source.read_bytes()
+    for output in (source, tmp_path / "link.jsonl", tmp_path / "." / "in.jsonl"):
+        refused = subprocess.run(cli(source, output, "--overwrite"), cwd=PROJECT_ROOT, capture_output=True, text=True)
+        assert refused.returncode == 2 and "input file itself" in refused.stderr
+        assert source.read_bytes() == original
+
+
+def test_overwrite_keeps_the_old_output_until_the_new_one_is_complete(tmp_path):
+    source, output = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text(json.dumps({"id": "1", "text": SPORT}) + "\n")
+    output.write_text("old\n")
+    bad_config = tmp_path / "service.yaml"
+    bad_config.write_text("classifier_dir: /nonexistent/classifier\nsummarizer_dir: /nonexistent/summarizer\n")
+    command = cli(source, output, "--overwrite", "--config", str(bad_config))
+    failed = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert failed.returncode == 2 and "Traceback" not in failed.stderr
+    assert "error: cannot load the models" in failed.stderr and "/nonexistent/classifier" in failed.stderr
+    assert output.read_text() == "old\n"
 
 
 def test_existing_output_is_not_overwritten_silently(tmp_path):
@@ -71,6 +137,6 @@ def test_existing_output_is_not_overwritten_silently(tmp_path):
     assert refused.returncode == 2 and "--resume" in refused.stderr and "--overwrite" in refused.stderr
     assert output.read_text() == "keep me\n"
     foreign = subprocess.run(cli(source, output, "--resume"), cwd=PROJECT_ROOT, capture_output=True, text=True)
-    assert foreign.returncode != 0 and "not a line this CLI wrote" in foreign.stderr
+    assert foreign.returncode != 0 and "no run record" in foreign.stderr
     subprocess.run(cli(source, output, "--overwrite"), cwd=PROJECT_ROOT, check=True, capture_output=True)
     assert json.loads(output.read_text())["topic"] == "sport"

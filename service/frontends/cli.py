@@ -15,12 +15,16 @@ continues a killed run, an existing output is never silently overwritten (``--ov
 from __future__ import annotations
 
 import argparse
+import hashlib
+import itertools
 import json
 import logging
+import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-from service.frontends.rows import FORMATS, RowsError, analyze_chunk, file_format, read_rows
+from service.frontends.rows import FORMATS, RowsError, analyze_chunk, file_format, item_of, read_rows
 
 ROW_BATCH = 64  # rows read, analysed and written at a time
 FORMAT_CHOICES = "|".join(sorted(set(FORMATS.values())))
@@ -35,21 +39,122 @@ def expected_rows(path: Path, fmt: str) -> int | None:
     return None
 
 
-def completed_rows(path: Path) -> list[int]:
-    """The ``row`` of every complete line of an earlier output; a partial last line is cut off the file."""
-    rows, keep = [], 0
-    with open(path, "rb+") as handle:  # streamed: an output of millions of lines is never held whole
+class RunError(Exception):
+    """A run that must not start: the message says why and what to pass; no file has been touched."""
+
+
+@dataclass
+class RunFiles:
+    """Where a run writes: ``output`` appears only when the run is complete; until then lines go to
+    ``partial``; ``record`` says what the run is (input fingerprint, options, backend, models)."""
+
+    output: Path
+
+    @property
+    def partial(self) -> Path:
+        return self.output.with_name(self.output.name + ".partial")
+
+    @property
+    def record(self) -> Path:
+        return self.output.with_name(self.output.name + ".run.json")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def run_identity(input_path: Path, fmt: str, options: dict, analyzer) -> dict:
+    """What makes two runs the same run: the input's content, how it is read, the options that change
+    results, the backend and the models' version."""
+    return {
+        "input_sha256": sha256_of(input_path),
+        "format": fmt,
+        "options": options,
+        "backend": analyzer.backend,
+        "models": analyzer.version,
+    }
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """``a`` and ``b`` are one file (links resolved; hard links too when both exist)."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    return a.exists() and b.exists() and os.path.samefile(a, b)
+
+
+def check_paths(input_path: Path, files: RunFiles) -> None:
+    for path in (files.output, files.partial, files.record):
+        if same_file(input_path, path):
+            raise RunError(f"{path} is the input file itself: choose another --output (the input is never written)")
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def written_lines(path: Path) -> tuple[list[tuple[int, str]], int]:
+    """``(row, id)`` of every complete line of an earlier output and the byte length they take (a partial
+    last line is not counted); read line by line, the file is not changed."""
+    lines, keep = [], 0
+    with open(path, "rb") as handle:  # streamed: an output of millions of lines is never held whole
         for number, line in enumerate(handle, start=1):
             if not line.endswith(b"\n"):
-                logger.warning("%s: discarding a partial last line (%d bytes)", path, len(line))
                 break
             try:
-                rows.append(int(json.loads(line)["row"]))
+                data = json.loads(line)
+                lines.append((int(data["row"]), str(data["id"])))
             except (ValueError, KeyError, TypeError):
-                raise SystemExit(f"error: {path} line {number} is not a line this CLI wrote; use --overwrite") from None
+                raise RunError(f"{path} line {number} is not a line this CLI wrote; use --overwrite") from None
             keep += len(line)
-        handle.truncate(keep)
-    return rows
+    return lines, keep
+
+
+def record_id(record) -> str:
+    """The ``id`` the output line of an input record carries."""
+    number, row, error = record
+    return str(number) if error is not None else str(item_of(number, row)["id"])
+
+
+def resumable(files: RunFiles, identity: dict) -> Path | None:
+    """The file an earlier run of this very run left (``partial``, or ``output`` when it completed), or None
+    when there is none; raises ``RunError`` when what is there belongs to another run."""
+    target = files.partial if files.partial.exists() else files.output if files.output.exists() else None
+    if target is None:
+        return None
+    if not files.record.exists():
+        raise RunError(f"{target} has no run record ({files.record.name}): it was not written by this CLI's run; "
+                       "use --overwrite to start again")  # fmt: skip
+    try:
+        record = json.loads(files.record.read_text(encoding="utf-8"))
+    except ValueError:
+        raise RunError(f"{files.record} is damaged; use --overwrite to start again") from None
+    differences = [key for key in identity if record.get(key) != identity[key]]
+    if differences:
+        raise RunError(
+            f"{target} is the output of another run (different {', '.join(differences)}): --resume continues only "
+            "the same input with the same options, backend and models; use --overwrite or another --output"
+        )
+    return target
+
+
+def check_continues(target: Path, done: list[tuple[int, str]], records) -> None:
+    """Raise ``RunError`` unless the lines in ``target`` are, in order, the first input records' rows and ids."""
+    seen = 0
+    for (row, line_id), record in zip(done, records, strict=False):
+        seen += 1
+        if (row, line_id) != (record[0], record_id(record)):
+            raise RunError(
+                f"{target} does not continue the input (its line {seen} is row {row} id {line_id!r}, the input's "
+                f"is row {record[0]} id {record_id(record)!r}); use --overwrite to start again"
+            )
+    if seen < len(done):
+        raise RunError(f"{target} has more rows than the input; use --overwrite to start again")
 
 
 def analyze_file(
@@ -63,20 +168,34 @@ def analyze_file(
     resume: bool = False,
     chunk_size: int = ROW_BATCH,
 ) -> dict:
-    """Analyse every row of ``input_path`` into ``output_path``, ``chunk_size`` rows at a time, each
-    chunk flushed as it is done. With ``resume``, rows already complete in ``output_path`` are skipped
-    and new lines appended (results do not depend on how rows were chunked)."""
+    """Analyse every row of ``input_path`` into ``output_path``, ``chunk_size`` rows at a time, each chunk
+    flushed to ``OUTPUT.partial`` as it is done and renamed to ``output_path`` at the end (an existing
+    output stays whole until then). With ``resume``, the rows an earlier run of the same input, options,
+    backend and models already wrote are checked (row numbers and ids) and skipped; anything else is
+    refused with ``RunError`` before a file is touched. Results do not depend on how rows were chunked."""
     from tqdm import tqdm
 
-    total = expected_rows(input_path, fmt)
-    done = completed_rows(output_path) if resume and output_path.exists() else []
+    files = RunFiles(output_path)
+    check_paths(input_path, files)
+    identity = run_identity(input_path, fmt, {"max_sentences": max_sentences, "ratio": ratio}, analyzer)
+    target = resumable(files, identity) if resume else None
+    done, keep = written_lines(target) if target else ([], 0)
+    if target:
+        check_continues(target, done, read_rows(input_path, fmt))
+    if target == files.output:  # already complete: nothing to write
+        return {"rows": 0, "errors": 0, "resumed": len(done)}
+    if target:
+        if keep < target.stat().st_size:
+            logger.warning("%s: discarding a partial last line (%d bytes)", target, target.stat().st_size - keep)
+        with open(target, "rb+") as handle:
+            handle.truncate(keep)
+    _write_json(files.record, {**identity, "input": str(input_path.resolve()), "complete": False})
     counts = {"rows": 0, "errors": 0, "resumed": len(done)}
-    mode = "a" if done else "w"
     with (
-        open(output_path, mode, encoding="utf-8") as out,
-        tqdm(total=total, initial=len(done), unit="row", file=sys.stderr) as bar,
+        open(files.partial, "a" if done else "w", encoding="utf-8") as out,
+        tqdm(total=expected_rows(input_path, fmt), initial=len(done), unit="row", file=sys.stderr) as bar,
     ):
-        pending: list[tuple[int, dict | None, str | None]] = []
+        pending: list = []
 
         def flush() -> None:
             lines = analyze_chunk(analyzer, pending, max_sentences=max_sentences, batch_size=batch_size, ratio=ratio)
@@ -87,22 +206,13 @@ def analyze_file(
             bar.update(len(pending))
             pending.clear()
 
-        seen = 0
-        for index, record in enumerate(read_rows(input_path, fmt)):
-            seen += 1
-            if index < len(done):
-                if record[0] != done[index]:
-                    raise SystemExit(
-                        f"error: {output_path} does not continue {input_path} (its line {index + 1} is row "
-                        f"{done[index]}, the input's is row {record[0]}); use --overwrite to start again"
-                    )
-                continue
+        for record in itertools.islice(read_rows(input_path, fmt), len(done), None):
             pending.append(record)
             if len(pending) >= chunk_size:
                 flush()
-        if seen < len(done):
-            raise SystemExit(f"error: {output_path} has more rows than {input_path}; use --overwrite")
         flush()
+    os.replace(files.partial, files.output)
+    _write_json(files.record, {**identity, "input": str(input_path.resolve()), "complete": True})
     return counts
 
 
@@ -161,17 +271,32 @@ def check_analyze_args(parser: argparse.ArgumentParser, args: argparse.Namespace
         check_ratio(args.ratio)
     except ValueError as error:
         parser.error(f"--ratio: {error}")
-    if args.output.exists() and args.output.stat().st_size and not (args.resume or args.overwrite):
-        parser.error(f"{args.output} exists: pass --resume to continue it or --overwrite to replace it")
+    files = RunFiles(args.output)
+    try:
+        check_paths(args.input, files)
+    except RunError as error:
+        parser.error(str(error))
+    if not (args.resume or args.overwrite):
+        if args.output.exists() and args.output.stat().st_size:
+            parser.error(f"{args.output} exists: pass --resume to continue it or --overwrite to replace it")
+        if files.partial.exists():
+            parser.error(f"an interrupted run left {files.partial}: pass --resume to continue it or --overwrite")
     return fmt
 
 
 def load_analyzer(config: Path | None):
+    """The Analyzer, or ``RunError`` with one line saying what is missing (a model, the backbone, the config)."""
     from service.analyzer import Analyzer
+    from service.backbone.resolve import BackboneError
     from service.config import DEFAULT_SERVICE_CONFIG
+    from service.models.onnx import OnnxBuildError
 
-    # Independent batches: a row's result never depends on its neighbours, so --resume and Ray match.
-    analyzer = Analyzer.load(config_path=config or DEFAULT_SERVICE_CONFIG, independent_batches=True)
+    try:
+        # Independent batches: a row's result never depends on its neighbours, so --resume and Ray match.
+        analyzer = Analyzer.load(config_path=config or DEFAULT_SERVICE_CONFIG, independent_batches=True)
+    except (OSError, KeyError, ValueError, BackboneError, OnnxBuildError) as error:
+        message = f"missing setting {error}" if isinstance(error, KeyError) else str(error)
+        raise RunError(f"cannot load the models: {message}") from None
     print(f"backend: {analyzer.backend} (WARTA_BACKEND=auto|onnx|torch chooses)", file=sys.stderr)
     return analyzer
 
@@ -179,14 +304,13 @@ def load_analyzer(config: Path | None):
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "prepare":
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-        load_analyzer(args.config)
-        return 0
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    fmt = check_analyze_args(parser, args)
-    analyzer = load_analyzer(args.config)
+    logging.getLogger("service").setLevel(logging.INFO)  # one-off builds (backbone, ONNX export) say so
+    fmt = check_analyze_args(parser, args) if args.command == "analyze" else None
     try:
+        analyzer = load_analyzer(args.config)
+        if args.command == "prepare":
+            return 0
         counts = analyze_file(
             analyzer,
             args.input,
@@ -198,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
             resume=args.resume,
             chunk_size=args.chunk_size,
         )
-    except RowsError as error:
+    except (RunError, RowsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     resumed = f", {counts['resumed']} already there" if counts["resumed"] else ""

@@ -152,6 +152,8 @@ class Summarizer:
     lower layers when no shared pass is given. ``lead`` needs neither.
     """
 
+    FILES = ("config.json", "model.safetensors")  # the files the summariser answers from
+
     def __init__(
         self,
         tokenizer=None,

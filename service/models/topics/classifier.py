@@ -68,6 +68,9 @@ class TopicClassifier:
     in int8).
     """
 
+    # The files the classifier answers from (evidence such as eval.json is not among them).
+    FILES = ("config.json", "model.safetensors", "lexical.json", "lexical.safetensors")
+
     def __init__(
         self,
         tokenizer,
