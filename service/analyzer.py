@@ -27,6 +27,7 @@ from service.text import (
     cut_text,
     indonesian_score,
     looks_like_html,
+    map_spans,
     stray_characters,
     strip_html,
     title_and_body,
@@ -53,7 +54,8 @@ class AnalysisResult:
     summary_sentences: list[SummarySentence] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
-    # Not part of the CLI line: the labels above the calibrated threshold and the cleaned text.
+    # Not part of the CLI line: the labels above the calibrated threshold and the cleaned text the models
+    # read (``summary_sentences`` offsets index the caller's text, not this one).
     selected_topics: list[str] = field(default_factory=list)
     text: str = ""
 
@@ -69,8 +71,9 @@ class AnalysisResult:
 class PreparedArticle:
     id: str | None
     title: str
-    text: str
+    text: str  # cleaned: what the models read
     warnings: list[str]
+    original: str = ""  # the caller's text, which summary offsets index
 
 
 def prepare_article(
@@ -84,7 +87,7 @@ def prepare_article(
         raise InputError(f"'text' must be a string, got {type(text).__name__}")
     if title is not None and not isinstance(title, str):
         raise InputError(f"'title' must be a string, got {type(title).__name__}")
-    warnings = []
+    warnings, original = [], text
     stray = stray_characters(text)
     if stray > BINARY_SHARE * len(text):
         raise InputError(
@@ -107,7 +110,13 @@ def prepare_article(
         warnings.append(f"very short text ({words} words): topics are unreliable below {min_words} words")
     if words >= 5 and indonesian_score(f"{title} {text}") < min_indonesian:
         warnings.append("the text does not look like Indonesian; topics and summary may be meaningless")
-    return PreparedArticle(article_id, title, text, warnings)
+    return PreparedArticle(article_id, title, text, warnings, original)
+
+
+def in_caller_text(article: PreparedArticle, sentences: list[SummarySentence]) -> list[SummarySentence]:
+    """Summary sentences with ``start``/``end`` moved from the cleaned text to the text the caller passed."""
+    spans = map_spans(article.original, article.text, [(s.start, s.end) for s in sentences])
+    return [SummarySentence(s.index, start, end, s.text) for s, (start, end) in zip(sentences, spans, strict=True)]
 
 
 def models_version(classifier_path: Path, summarizer_path: Path) -> str:
@@ -273,7 +282,7 @@ class Analyzer:
                     topic=prediction.topic,
                     topics=prediction.scores,
                     summary=summary.text if summary else "",
-                    summary_sentences=summary.sentences if summary else [],
+                    summary_sentences=in_caller_text(article, summary.sentences) if summary else [],
                     warnings=article.warnings + (summary.notes if summary else []),
                     selected_topics=prediction.topics,
                     text=article.text,

@@ -6,6 +6,9 @@ point at (and the UI highlight) the exact characters of the input.
 
 from __future__ import annotations
 
+import bisect
+import difflib
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -126,6 +129,60 @@ def clean_title(title: str | None) -> str:
         return ""
     title = strip_html(title) if looks_like_html(title) else title
     return normalize_whitespace(fix_mojibake(title)).replace("\n", " ")
+
+
+_WORD_SPAN = re.compile(r"\w+")
+_CLOSING = set(".!?…,;:)]}>")
+
+
+def _words(text: str, limit: int | None = None) -> list[re.Match]:
+    return list(itertools.islice(_WORD_SPAN.finditer(text), limit))
+
+
+def map_spans(original: str, cleaned: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans of ``cleaned`` (what ``clean_text`` made of ``original``) as spans of ``original``.
+
+    The two texts are aligned word by word (``difflib``, case-insensitive): a span starts at the first
+    character of its first word in ``original`` and ends after its last word and the punctuation that
+    follows it there, so ``original[start:end]`` holds the same words, never cut mid-word, whatever
+    cleaning changed around them (line endings, spaces, HTML tags, mojibake, a dateline); an opening quote
+    before the first word comes along. A span whose
+    words cannot be found in ``original`` comes back as (0, 0)."""
+    if original == cleaned or not spans:
+        return list(spans)
+    target = _words(cleaned)
+    source = _words(original, 3 * len(target) + 2000)  # the cleaned text comes from a prefix of the original
+    matcher = difflib.SequenceMatcher(
+        None, [w.group().lower() for w in source], [w.group().lower() for w in target], autojunk=False
+    )
+    first: list[int | None] = [None] * len(target)  # each cleaned word -> the original words it came from
+    last: list[int | None] = [None] * len(target)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        for j in range(j1, j2):
+            if tag == "equal":
+                first[j] = last[j] = i1 + j - j1
+            elif tag == "replace":
+                first[j], last[j] = i1, i2 - 1
+    starts = [w.start() for w in target]
+    mapped = []
+    for start, end in spans:
+        inside = range(bisect.bisect_left(starts, start), bisect.bisect_left(starts, end))
+        firsts = [first[j] for j in inside if first[j] is not None]
+        lasts = [last[j] for j in inside if last[j] is not None]
+        if not firsts:
+            mapped.append((0, 0))
+            continue
+        begin, stop = source[min(firsts)].start(), source[max(lasts)].end()
+        while begin > 0 and not original[begin - 1].isspace() and not original[begin - 1].isalnum():
+            if original[begin - 1] in _CLOSING:  # the end of what comes before (a stop, a tag)
+                break
+            begin -= 1
+        while stop < len(original) and not original[stop].isspace() and not original[stop].isalnum():
+            if original[stop] == "<":  # a tag after the sentence is not part of it
+                break
+            stop += 1
+        mapped.append((begin, stop))
+    return mapped
 
 
 def stray_characters(text: str) -> int:

@@ -210,7 +210,48 @@ def test_scraped_article_summaries_are_sentences_never_headings_fragments_or_hea
         assert len(sentence.text.split()) > 3, sentence.text
         assert sentence.text.endswith("."), sentence.text  # every one a full sentence, none a heading
         assert not any(headline in sentence.text for headline in HEADLINES), sentence.text
-        assert result.text[sentence.start : sentence.end] == sentence.text
+        assert _words(SCRAPED_REGIONAL[sentence.start : sentence.end]) == _words(sentence.text)  # the caller's text
+        assert sentence.text in result.text
     assert "Daftar Isi" not in result.text and "kota malang" not in result.text
     assert result.text.startswith("Pemerintah Kota Malang menggelar pasar murah")
     assert "Kepala dinas Budi Santoso menyebut" in result.text
+
+
+MESSY = (
+    "SURABAYA, KOMPAS.com - Pemerintah  Kota Surabaya meluncurkan program makan siang untuk sekolah tahun ini.\r\n"
+    "<p>Program itu  mencakup makan siang gratis bagi <b>seluruh</b> siswa kelas satu sampai enam.</p>\r\n"
+    "Wali kota mengatakan anggaran sudah disetujui DPRD dan mulai dicairkan bulan depan.\r\n\r\n"
+    "‚ÄúKami ingin anak-anak tumbuh sehat,‚Äù ujar wali kota di Balai Kota, Senin.\r\n"
+    "Dinas Pendidikan akan mengawasi pelaksanaan program di 300 sekolah negeri dan swasta."
+)
+
+
+def _words(text: str) -> list[str]:
+    import re
+
+    return re.findall(r"\w+", text.lower())
+
+
+@pytest.mark.parametrize("max_sentences", [1, 3, 5])
+def test_summary_offsets_index_the_callers_text(analyzer, max_sentences):
+    """CRLF, double spaces, HTML, mojibake and a dateline: ``text[start:end]`` of what the caller passed
+    holds the sentence's words, never cut mid-word (offsets into the cleaned text cut 'tahun i')."""
+    from service.text import clean_text, strip_html
+
+    result = analyzer.analyze([{"id": "m", "title": "Program Makan Siang", "text": MESSY}], max_sentences)[0]
+    assert len(result.summary_sentences) == min(max_sentences, 5) or "returned whole" in " ".join(result.warnings)
+    for sentence in result.summary_sentences:
+        piece = MESSY[sentence.start : sentence.end]
+        assert _words(clean_text(strip_html(piece))) == _words(sentence.text), (piece, sentence.text)
+        assert sentence.start == 0 or not MESSY[sentence.start - 1].isalnum()
+        assert sentence.end == len(MESSY) or not MESSY[sentence.end].isalnum()
+    starts = [s.start for s in result.summary_sentences]
+    assert starts == sorted(starts) and MESSY[starts[0] :].startswith(("Pemerintah", "Program", "Wali", "Dinas"))
+
+
+def test_clean_input_keeps_offsets_unchanged(analyzer):
+    """When cleaning changes nothing, the offsets are the summariser's own."""
+    body = SPORT.split("\n", 1)[1]
+    result = analyzer.analyze([{"id": "s", "text": body}], max_sentences=2)[0]
+    assert result.text == body
+    assert [body[s.start : s.end] for s in result.summary_sentences] == [s.text for s in result.summary_sentences]

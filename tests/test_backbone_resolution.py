@@ -15,6 +15,7 @@ from service.backbone.resolve import (
     resolve_backbone,
 )
 from service.config import load_labels
+from tests.conftest import make_tiny_bert
 from tests.embedding import embed_texts
 
 
@@ -55,6 +56,38 @@ def test_fingerprint_changes_with_weights(tiny_bert_dir):
         model.embeddings.word_embeddings.weight[4] += 1.0
     model.save_pretrained(tiny_bert_dir)
     assert resolve_backbone(str(tiny_bert_dir)).fingerprint != before
+
+
+def test_same_name_different_weights_different_fingerprints(tmp_path):
+    first, second = make_tiny_bert(tmp_path / "a" / "bert", seed=0), make_tiny_bert(tmp_path / "b" / "bert", seed=1)
+    assert resolve_backbone(str(first)).fingerprint != resolve_backbone(str(second)).fingerprint
+
+
+def _hub_cache(root, seed: int):
+    """A Hugging Face hub cache holding ``tiny-org/tiny-bert`` (revision main), laid out as the hub client does."""
+    repo = root / "models--tiny-org--tiny-bert"
+    commit = f"{seed:040x}"
+    make_tiny_bert(repo / "snapshots" / commit, seed=seed)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    return repo / "snapshots" / commit
+
+
+def test_hub_id_is_fingerprinted_by_its_cached_files(tmp_path, monkeypatch, caplog):
+    from huggingface_hub import constants
+
+    fingerprints = []
+    for seed in (0, 1):  # two checkpoints published under one name
+        snapshot = _hub_cache(tmp_path / f"hub-{seed}", seed)
+        monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / f"hub-{seed}"))
+        fingerprints.append(resolve_backbone("tiny-org/tiny-bert").fingerprint)
+        assert fingerprints[-1] == resolve_backbone(str(snapshot)).fingerprint  # the same files as a directory
+    assert fingerprints[0] != fingerprints[1] and fingerprints[0].startswith("sha256:")
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-hub"))
+    with caplog.at_level("WARNING", logger="service.backbone.resolve"):
+        assert resolve_backbone("tiny-org/tiny-bert").fingerprint == "hub:tiny-org/tiny-bert"  # not cached: the name
+    assert "not in the local Hugging Face cache" in caplog.text
 
 
 def test_unresolvable_spec_has_a_clear_message(monkeypatch):

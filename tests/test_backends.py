@@ -16,7 +16,7 @@ import pytest
 from service.analyzer import Analyzer
 from service.backbone.resolve import load_backbone
 from service.engines.backend import backend_choice
-from service.models.onnx import load_onnx_models, onnx_dir
+from service.models.onnx import load_onnx_models, onnx_dir, package_versions
 from service.models.summaries.features import SummarizerConfig
 from service.models.summaries.scorer import build_scorer
 from service.models.summaries.summarizer import Summarizer, split_body
@@ -135,6 +135,22 @@ def test_onnx_models_match_pytorch_and_a_damaged_entry_is_rebuilt(tiny_artifacts
     classifier, _ = load_onnx_models(*args)
     assert damaged.read_bytes()[:4] != b"\0\0\0\0"
     np.testing.assert_allclose(classifier.text_logits(texts), torch_classifier.text_logits(texts), atol=0.05)
+
+
+def test_onnx_cache_key_changes_with_the_onnxruntime_onnx_and_torch_versions(tmp_path):
+    import onnxruntime
+
+    installed = package_versions()
+    assert set(installed) == {"onnxruntime", "onnx", "torch"}
+    assert installed["onnxruntime"] == onnxruntime.__version__
+    assert package_versions(("no-such-package-xyz",)) == {"no-such-package-xyz": "-"}
+
+    args = (tmp_path / "classifier", tmp_path / "summarizer", "sha256:backbone", tmp_path)
+    assert onnx_dir(*args) == onnx_dir(*args, versions=installed)  # the installed versions by default
+    for name in installed:
+        upgraded = {**installed, name: installed[name] + ".post1"}
+        assert onnx_dir(*args, versions=upgraded) != onnx_dir(*args, versions=installed), name
+    assert onnx_dir(*args, versions={**installed, "torch": "-"}) != onnx_dir(*args, versions=installed)
 
 
 def test_with_independent_batches_an_article_gets_the_same_result_whatever_it_is_batched_with():

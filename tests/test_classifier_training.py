@@ -15,7 +15,16 @@ from service.models.topics.lexical import LexicalModel
 from service.models.topics.probabilities import log_softmax, softmax
 from training.calibration import choose_threshold, example_f1, expected_calibration_error, fit_temperature
 from training.config import load_yaml, project_path
-from training.train_classifier import load_train_rows, refit_lexical, train
+from training.runs import RunDirError
+from training.train_classifier import load_train_rows, main, refit_lexical, train
+
+
+@pytest.fixture(autouse=True)
+def runs_root(tmp_path, monkeypatch):
+    """``tmp_path`` stands in for build/runs: these tests write, overwrite and refit runs there only."""
+    monkeypatch.setattr("training.runs.RUNS_ROOT", tmp_path)
+    return tmp_path
+
 
 ROWS = [
     ("sport", "timnas menang gol di sleman"),
@@ -55,7 +64,8 @@ def _tiny_run_config(tmp_path, backbone_dir) -> dict:
         backbone=str(backbone_dir),
         device="cpu",
         data_dir=str(_tiny_topics(tmp_path / "topics")),
-        output_dir=str(tmp_path / "model"),
+        run_name="model",  # tmp_path / "model" (the runs root here); each test's runs replace each other
+        overwrite=True,
         max_length=16,
         batch_size=8,
         encode_batch_size=8,
@@ -77,6 +87,42 @@ def test_indobert_config_path_runs_one_step_on_a_tiny_bert(tmp_path, tiny_bert_d
     assert prediction.topics[0] == prediction.topic == prediction.scores[0].label
     assert abs(sum(s.score for s in prediction.scores) - 1.0) < 1e-3
     assert json.loads((tmp_path / "model" / "train_metrics.json").read_text())["artifact_bytes"] > 0
+
+
+def test_training_writes_a_new_run_under_the_runs_root_and_records_it(tmp_path, tiny_bert_dir):
+    config = _tiny_run_config(tmp_path, tiny_bert_dir) | {"bf16": False, "lexical": None}
+    del config["run_name"], config["overwrite"]  # the shipped config's run name: topic-classifier-indobert-{time}
+    train(config)
+    (run,) = tmp_path.glob("topic-classifier-indobert-*")
+    assert TopicClassifier.load(run).config.labels and (run / "train_metrics.json").exists()
+    assert yaml.safe_load((run / "training_config.yaml").read_text())["output_dir"] == str(run.resolve())
+    with pytest.raises(RunDirError, match="already holds a run"):  # the same name again: refused, run kept
+        train(config | {"run_name": run.name})
+    assert TopicClassifier.load(run).config.labels
+
+
+def test_training_into_models_is_refused_before_any_work(tmp_path, tiny_bert_dir, monkeypatch):
+    models = tmp_path / "project" / "models"
+    shipped = models / "topic-classifier"
+    shipped.mkdir(parents=True)
+    (shipped / "eval.json").write_text('{"macro_f1": 0.9}')
+    monkeypatch.setattr("training.runs.MODELS_ROOT", models)
+    config = _tiny_run_config(tmp_path, tiny_bert_dir)
+    for output_dir in (shipped, models / "topic-classifier-new"):
+        with pytest.raises(RunDirError, match="train into build/runs and promote"):
+            train(config | {"output_dir": str(output_dir), "overwrite": True})
+    with pytest.raises(RunDirError, match="under models/"):
+        refit_lexical(config | {"output_dir": str(shipped), "stage": "lexical"})
+    assert sorted(p.name for p in models.rglob("*")) == ["eval.json", "topic-classifier"]
+    assert (shipped / "eval.json").read_text() == '{"macro_f1": 0.9}'
+
+
+def test_the_command_line_refuses_the_shipped_model_directory():
+    shipped = project_path("models/topic-classifier")
+    before = {p.name: p.read_bytes() for p in shipped.iterdir()}
+    with pytest.raises(SystemExit, match="train into build/runs and promote"):
+        main(["--set", "output_dir=models/topic-classifier", "overwrite=true"])
+    assert {p.name: p.read_bytes() for p in shipped.iterdir()} == before
 
 
 def test_label_sources_choose_rows_and_weights_and_all_windows_train_more_items(tmp_path, tiny_bert_dir):

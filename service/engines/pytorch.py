@@ -11,7 +11,6 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 from torch import nn
-from transformers.masking_utils import create_bidirectional_mask
 
 from service.engines.backend import inference_precision
 from service.engines.encoder import LowerLayers
@@ -28,9 +27,28 @@ def encoder_layers(model: nn.Module) -> nn.ModuleList:
     return model.encoder.layer
 
 
+def padding_attention_mask(attention_mask: torch.Tensor, hidden: torch.Tensor, config) -> torch.Tensor | None:
+    """The 4-D mask a BERT-style layer takes for a padding mask (batch, seq) of 1s and 0s over ``hidden``
+    (batch, seq, dim), as transformers builds it for bidirectional attention: ``None`` when nothing is padded (so
+    SDPA keeps its unmasked kernel), else (batch, 1, seq, seq) with the padded keys masked: booleans (True attends)
+    for ``sdpa``, additive 0 / ``finfo(hidden.dtype).min`` for ``eager`` (``config._attn_implementation``)."""
+    keep = attention_mask.to(device=hidden.device, dtype=torch.bool)
+    tracing = torch.jit.is_tracing() or torch.compiler.is_compiling()
+    if not tracing and bool(keep.all()):
+        return None
+    implementation = getattr(config, "_attn_implementation", None) or "eager"  # None: the layers run eager
+    if implementation not in ("sdpa", "eager"):
+        raise ValueError(f"no padding mask for attn_implementation={implementation!r} (sdpa or eager)")
+    batch, length = keep.shape
+    mask = keep[:, None, None, :].expand(batch, 1, hidden.shape[1], length).contiguous()
+    if implementation == "sdpa":
+        return mask
+    return torch.where(mask, torch.zeros((), device=mask.device, dtype=hidden.dtype), torch.finfo(hidden.dtype).min)
+
+
 def run_layers(layers: Sequence[nn.Module], hidden: torch.Tensor, attention_mask: torch.Tensor, config) -> torch.Tensor:
     """Apply ``layers`` to ``hidden`` (batch, seq, dim) with a padding mask (batch, seq)."""
-    mask = create_bidirectional_mask(config=config, inputs_embeds=hidden, attention_mask=attention_mask)
+    mask = padding_attention_mask(attention_mask, hidden, config)
     for layer in layers:
         out = layer(hidden, attention_mask=mask)
         hidden = out[0] if isinstance(out, tuple) else out

@@ -44,13 +44,17 @@ def _badge(result: AnalysisResult, names: dict[str, str]) -> str:
 
 
 def _highlighted(result: AnalysisResult) -> list[tuple[str, str | None]]:
-    """The article as segments, the summary sentences marked."""
+    """The cleaned article as segments, the summary sentences marked (found in order in the cleaned text:
+    their offsets index the text the caller passed)."""
     segments, position = [], 0
     for sentence in result.summary_sentences:
-        if sentence.start > position:
-            segments.append((result.text[position : sentence.start], None))
-        segments.append((result.text[sentence.start : sentence.end], "ringkasan"))
-        position = sentence.end
+        start = result.text.find(sentence.text, position)
+        if start < 0:
+            continue
+        if start > position:
+            segments.append((result.text[position:start], None))
+        segments.append((sentence.text, "ringkasan"))
+        position = start + len(sentence.text)
     if position < len(result.text):
         segments.append((result.text[position:], None))
     return segments

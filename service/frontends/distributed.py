@@ -21,6 +21,7 @@ import glob
 import io
 import json
 import logging
+import math
 import os
 import sys
 import time
@@ -65,6 +66,28 @@ def rows_of_file(item: dict) -> list[dict]:
         }
         for n, row, e in records
     ]
+
+
+def actor_resources(node_cpus: list[float], workers: int, reserve: float = 0.2) -> tuple[float, int]:
+    """CPUs each of ``workers`` Analyzer actors asks Ray for, and its ONNX Runtime threads.
+
+    Every node keeps ``reserve`` CPUs for the read tasks (0.1 CPU each). An actor asks for the largest
+    share ``(cpus - reserve) / k`` of one node with which all ``workers`` actors still fit on the alive
+    nodes: on one node that is ``(cpus - reserve) / workers``, and never more than the largest node has.
+    Its threads are that node's cores shared the same way (``cpus // k``), at least one.
+    """
+    usable = [cpus for cpus in node_cpus if cpus > reserve]
+    if not usable:
+        raise ValueError(f"no Ray node has more than {reserve} CPU for an Analyzer worker: {node_cpus}")
+
+    def fits(request: float) -> bool:  # the epsilon keeps k * (x / k) from counting as k - 1 slots
+        return sum(math.floor((cpus - reserve) / request + 1e-9) for cpus in usable) >= workers
+
+    # k actors on a node of `cpus` CPUs; k = workers on the largest node always fits.
+    request, cpus, k = max(
+        ((cpus - reserve) / k, cpus, k) for cpus in usable for k in range(1, workers + 1) if fits((cpus - reserve) / k)
+    )
+    return request, max(1, int(cpus // k))
 
 
 class AnalyzeBatch:
@@ -136,11 +159,11 @@ def run(
             ray.init(address=address, log_to_driver=False)
         else:
             ray.init(include_dashboard=False, log_to_driver=False, num_cpus=os.cpu_count())
-    cpus = int(ray.cluster_resources().get("CPU", 1))
+    node_cpus = [node["Resources"].get("CPU", 0.0) for node in ray.nodes() if node["Alive"]]
+    actor_cpus, threads = actor_resources(node_cpus, workers)
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True  # output rows in input order
     context.enable_progress_bars = sys.stderr.isatty()
-    threads = max(1, cpus // workers)  # ONNX Runtime threads per worker: the cores shared out
     dataset = (
         ray.data.read_binary_files(inputs, include_paths=True, ray_remote_args={"num_cpus": 0.1})
         .flat_map(rows_of_file, num_cpus=0.1)
@@ -149,7 +172,7 @@ def run(
             fn_constructor_kwargs={"config": config, "threads": threads, "options": options or {}},
             batch_size=batch_size,
             concurrency=workers,
-            num_cpus=(cpus - 0.2) / workers,  # leaves room for the read tasks (0.1 CPU each)
+            num_cpus=actor_cpus,
             batch_format="default",
         )
     )
@@ -159,14 +182,35 @@ def run(
     else:
         dataset.write_json(str(output), lines=True, force_ascii=False)
     seconds = time.perf_counter() - started
-    written = read_output(output, fmt)
+    rows, errors = count_output(output, fmt)
     return {
-        "rows": len(written),
-        "errors": sum("error" in r for r in written),
+        "rows": rows,
+        "errors": errors,
         "seconds": round(seconds, 1),
         "workers": workers,
         "threads_per_worker": threads,
     }
+
+
+def count_output(directory: Path, fmt: str = "jsonl") -> tuple[int, int]:
+    """``(rows, rows with an error)`` written to ``directory``, streamed: one JSONL line or one Parquet batch of
+    the ``error`` column at a time, so memory stays constant whatever the output size."""
+    rows = errors = 0
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        for file in sorted(directory.glob("*.parquet")):
+            for batch in pq.ParquetFile(file).iter_batches(columns=["error"]):
+                rows += batch.num_rows
+                errors += batch.num_rows - batch.column(0).null_count
+        return rows, errors
+    for file in sorted(directory.glob("*.json*")):
+        with open(file, encoding="utf-8") as lines:
+            for line in lines:
+                if line.strip():
+                    rows += 1
+                    errors += json.loads(line).get("error") is not None
+    return rows, errors
 
 
 def read_output(directory: Path, fmt: str = "jsonl") -> list[dict]:

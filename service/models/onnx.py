@@ -6,22 +6,24 @@ which run fp32 blocks so topics stay those of PyTorch fp32 (int8 alone moved the
 of validation articles); the embedding table in int8; the topic head and the sentence scorer in
 fp32. Everything is written into ``$WARTA_CACHE/onnx/<key>`` atomically
 (``service.backbone.cache``); the key hashes the backbone fingerprint, both artifacts' weights and
-configs and the export format, so retraining a model builds a new entry. A damaged entry is rebuilt.
+configs, the export format and the onnxruntime, onnx and torch versions, so retraining a model or
+upgrading one of those packages builds a new entry. A damaged entry is rebuilt.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
-import shutil
 import time
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
 
 from service.backbone.artifacts import read_config
-from service.backbone.cache import build_once, cache_root, read_manifest
+from service.backbone.cache import cache_root, load_or_rebuild, read_manifest
 from service.backbone.resolve import resolve_backbone, sha256_file
 from service.engines.encoder import WindowTokenizer
 from service.engines.onnx import lower_layers, session, states_function
@@ -33,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 # Bump when the export or quantisation changes, so old cache entries are not reused.
 EXPORT_VERSION = 2
+# Packages whose version changes what the export writes or how it loads: part of the cache key.
+KEY_PACKAGES = ("onnxruntime", "onnx", "torch")
 
 
 class OnnxBuildError(RuntimeError):
@@ -46,9 +50,28 @@ def _digest_files(digest, directory: Path, names: tuple[str, ...]) -> None:
         digest.update(sha256_file(path).encode() if path.exists() else b"-")
 
 
-def onnx_dir(classifier_path: Path, summarizer_path: Path, fingerprint: str, cache_dir: Path | None = None) -> Path:
-    """The cache entry for these two artifacts on this backbone."""
+def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str]:
+    """Installed versions from package metadata (no package is imported); "-" for one not installed."""
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "-"
+    return versions
+
+
+def onnx_dir(
+    classifier_path: Path,
+    summarizer_path: Path,
+    fingerprint: str,
+    cache_dir: Path | None = None,
+    versions: dict[str, str] | None = None,
+) -> Path:
+    """The cache entry for these two artifacts on this backbone with these package versions
+    (default: the installed ones, ``package_versions()``)."""
     digest = hashlib.sha256(f"export-v{EXPORT_VERSION}:{fingerprint}".encode())
+    digest.update(json.dumps(package_versions() if versions is None else versions, sort_keys=True).encode())
     for path in (classifier_path, summarizer_path):
         _digest_files(digest, Path(path), ("config.json", "model.safetensors"))
     return (Path(cache_dir) if cache_dir else cache_root()) / "onnx" / digest.hexdigest()[:20]
@@ -167,18 +190,17 @@ def load_onnx_models(
         except Exception as error:  # noqa: BLE001 - any exporter failure means: no ONNX for these models
             raise OnnxBuildError(f"ONNX export failed: {type(error).__name__}: {error}") from error
 
+    def open_entry(entry: Path) -> tuple[dict, dict]:
+        manifest = read_manifest(entry)
+        return manifest, _open(entry, manifest, threads)
+
     target.parent.mkdir(parents=True, exist_ok=True)
-    for attempt in (1, 2):
-        build_once(target, build_entry)
-        manifest = read_manifest(target)
-        try:
-            parts = _open(target, manifest, threads)
-            break
-        except Exception as error:  # noqa: BLE001 - a damaged file of the right size: rebuild it once
-            if attempt == 2:
-                raise OnnxBuildError(f"cannot load the ONNX models in {target}: {error}") from error
-            logger.warning("ONNX cache entry %s is damaged (%s); rebuilding it", target, error)
-            shutil.rmtree(target, ignore_errors=True)
+    try:  # a damaged file of the right size fails to open: the entry is rebuilt once, under the build lock
+        manifest, parts = load_or_rebuild(target, build_entry, open_entry)
+    except OnnxBuildError:
+        raise
+    except Exception as error:  # noqa: BLE001 - any loader failure after a rebuild: no ONNX for these models
+        raise OnnxBuildError(f"cannot load the ONNX models in {target}: {error}") from error
     classifier_layers = manifest["backbone_layers"] - config.trainable_layers
     classifier = TopicClassifier(
         parts["tokenizer"], config, parts["lower"][classifier_layers], parts["head"], classifier_layers, resolved,

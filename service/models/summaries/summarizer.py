@@ -30,7 +30,8 @@ METHODS = ("supervised", "centroid", "lead")
 
 @dataclass
 class SummarySentence:
-    """A selected sentence: its index among the article's sentences and its span in the input."""
+    """A selected sentence: its index among the article's sentences and its span (``start``, ``end``) in the
+    text summarised; the ``Analyzer`` moves the span into the text its caller passed."""
 
     index: int
     start: int
