@@ -23,16 +23,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        analyzer = Analyzer.load()
+        # Articles batched alone, as the CLI does: a Batch upload gives the CLI's lines for the same file.
+        analyzer = Analyzer.load(independent_batches=True)
     except FileNotFoundError as error:
         print(f"Warta cannot start: {error}", file=sys.stderr)
         return 1
     from service.frontends.app import CSS, build_app
 
     app = build_app(analyzer)
-    # One analysis at a time: the 2-core CPU is saturated by a single batch. A request beyond the
-    # waiting room is refused at once (HTTP 503; gradio_client raises "Queue is full! Please try
-    # again.", the page shows the error) rather than left waiting.
+    # One analysis at a time (both endpoints share one concurrency group, service.frontends.app): the
+    # 2-core CPU is saturated by a single batch. A request beyond the waiting room is refused at once
+    # (HTTP 503; gradio_client raises "Queue is full! Please try again.", the page shows the error).
     queue_size = args.queue_size if args.queue_size is not None else analyzer.settings.get("queue_size", 16)
     app.queue(default_concurrency_limit=1, max_size=queue_size)
     app.launch(server_name=args.host, server_port=args.port, max_file_size="20mb", footer_links=["api"], css=CSS)

@@ -103,6 +103,10 @@ def test_batch_endpoint_reports_bad_rows(server, tmp_path):
         json.loads(line) for line in Path(next(f for f in files if f.endswith(".jsonl"))).read_text().splitlines()
     ]
     assert [line["row"] for line in written] == [1, 2, 3, 4]
+    cli_output = tmp_path / "cli.jsonl"  # the app's lines are the CLI's for the same file
+    command = [sys.executable, "-m", "service", "analyze", "--input", str(source), "--output", str(cli_output)]
+    subprocess.run([*command, "--max-sentences", "2"], cwd=PROJECT_ROOT, check=True, capture_output=True)
+    assert written == [json.loads(line) for line in cli_output.read_text().splitlines()]
     assert {row[0]: row[1] for row in topics["data"]} == {"Pemerintahan & Politik": 1, "Olahraga": 1}  # the chart
     assert days["visible"] is False  # no date column: no per-day chart
 
@@ -118,6 +122,44 @@ def test_batch_txt_with_windows_line_endings_is_split_into_articles(server, tmp_
     assert [r[1] for r in rows] == ["1", "2", "3"]
     assert [r[2] for r in rows] == ["sport", "health", "governance"]
     assert all(r[4] and not r[6] for r in rows)  # a summary each, no error
+
+
+def test_batch_upload_over_the_row_cap_is_refused_with_a_clear_message(server, tmp_path):
+    from gradio_client import Client, handle_file
+
+    source = tmp_path / "many.jsonl"  # 2,001 short rows: over the default max_batch_rows (2,000)
+    source.write_text("".join(json.dumps({"id": str(i), "text": "pasar murah"}) + "\n" for i in range(2001)))
+    started = time.time()
+    with pytest.raises(Exception, match="2,001 rows; the limit is 2,000"):
+        Client(server, verbose=False).predict(handle_file(str(source)), 2, 0, api_name="/analyze_batch")
+    assert time.time() - started < 30  # refused before any analysis
+
+
+def test_about_tab_names_each_figure_by_the_set_it_was_measured_on():
+    from service.config import load_labels
+    from service.frontends.app import _about
+
+    sections = _about(load_labels()).split("\n## ")
+    classifier = next(s for s in sections if s.startswith("Klasifikasi topik"))
+    summary = next(s for s in sections if s.startswith("Ringkasan"))
+    assert "uji pengembangan" in classifier and "model bahasa" in classifier
+    assert summary.startswith("Ringkasan: validasi") and "test" not in summary
+    for section in (classifier, summary):  # a renamed key leaves no heading without its table
+        assert sum(line.startswith("| ") and any(c.isdigit() for c in line) for line in section.splitlines()) >= 2
+
+
+def test_both_endpoints_share_one_analysis_at_a_time_and_downloads_are_pruned(tmp_path):
+    from service.analyzer import Analyzer
+    from service.frontends.app import DownloadFolders, build_app
+
+    app = build_app(Analyzer.load())
+    groups = {fn.api_name: (fn.concurrency_id, fn.concurrency_limit) for fn in app.fns.values() if fn.api_name}
+    assert groups["analyze"] == groups["analyze_batch"] == ("analysis", 1)
+    folders = DownloadFolders(max_age=0)
+    first = folders.new()
+    time.sleep(0.01)
+    second = folders.new()
+    assert not first.exists() and second.exists() and second.parent == folders.root
 
 
 @pytest.fixture

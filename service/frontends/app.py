@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
 import csv
 import html
 import io
 import json
 import logging
 import re
+import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -21,6 +24,9 @@ from service.text import stray_characters
 
 logger = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_BATCH_ROWS = 2000  # default of setting max_batch_rows: about two minutes of analysis on 2 cores
+# Both analysis endpoints share one concurrency group of one: one analysis at a time, whichever tab asks.
+ONE_AT_A_TIME = {"concurrency_id": "analysis", "concurrency_limit": 1}
 BATCH_COLUMNS = ["row", "id", "topic", "topics", "summary", "warnings", "error"]
 CSS = """
 .warta-badge { display: inline-block; font-size: 1.5em; font-weight: 700; padding: .35em .8em;
@@ -141,9 +147,25 @@ def batch_table(results: list[dict]) -> list[list]:
     ]
 
 
-def write_downloads(results: list[dict], table: list[list]) -> list[str]:
-    """The CSV (the table) and JSONL (the CLI's lines) downloads, in a new temporary folder."""
-    out_dir = Path(tempfile.mkdtemp(prefix="warta-"))
+class DownloadFolders:
+    """Where the Batch tab writes its downloads: a folder per request under one temporary root of this app;
+    folders older than ``max_age`` seconds go on each request (Gradio has served its own copy by then),
+    the root when the app exits."""
+
+    def __init__(self, max_age: float = 3600):
+        self.root, self.max_age = Path(tempfile.mkdtemp(prefix="warta-app-")), max_age
+        atexit.register(shutil.rmtree, self.root, True)
+
+    def new(self) -> Path:
+        now = time.time()
+        for folder in self.root.iterdir():
+            if now - folder.stat().st_mtime > self.max_age:
+                shutil.rmtree(folder, ignore_errors=True)
+        return Path(tempfile.mkdtemp(dir=self.root))
+
+
+def write_downloads(results: list[dict], table: list[list], out_dir: Path) -> list[str]:
+    """The CSV (the table) and JSONL (the CLI's lines) downloads, written into ``out_dir``."""
     jsonl_path, csv_path = out_dir / "warta.jsonl", out_dir / "warta.csv"
     jsonl_path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results), encoding="utf-8")
     buffer = io.StringIO()
@@ -152,20 +174,29 @@ def write_downloads(results: list[dict], table: list[list]) -> list[str]:
     return [str(csv_path), str(jsonl_path)]
 
 
-def batch_handler(analyzer: Analyzer, names: dict[str, str]):
-    """The Batch tab's function: a file -> table, downloads, articles per topic, articles per day."""
+def batch_handler(analyzer: Analyzer, names: dict[str, str], max_rows: int, downloads: DownloadFolders):
+    """The Batch tab's function: a file of at most ``max_rows`` rows -> table, downloads, articles per topic,
+    articles per day. The lines are the CLI's for the same file (the app's Analyzer batches each article
+    alone, as the CLI does)."""
 
     def analyze_upload(file, max_sentences: float, ratio: float = 0.0, progress=gr.Progress()):  # noqa: B008
         if file is None:
             raise gr.Error("Unggah berkas dulu. / Upload a file first.")
         records = _records_from_upload(Path(file if isinstance(file, str) else file.name))
+        if len(records) > max_rows:
+            raise gr.Error(
+                f"Berkas berisi {len(records):,} baris; batasnya {max_rows:,} per unggahan. Bagi berkasnya, atau "
+                f"pakai CLI (python -m service analyze) untuk berkas besar. / {len(records):,} rows; the limit is "
+                f"{max_rows:,} per upload (max_batch_rows): split the file or use the CLI."
+            )
         results: list[dict] = []  # the CLI's lines, in input order
         for start in progress.tqdm(range(0, len(records), 16), desc="Menganalisis"):
             chunk = records[start : start + 16]
             results.extend(analyze_chunk(analyzer, chunk, max_sentences=int(max_sentences), ratio=_ratio(ratio)))
         table = batch_table(results)
         topics, days = batch_overview(records, results, names)
-        return table, write_downloads(results, table), topics, gr.update(value=days, visible=not days.empty)
+        files = write_downloads(results, table, downloads.new())
+        return table, files, topics, gr.update(value=days, visible=not days.empty)
 
     return analyze_upload
 
@@ -190,7 +221,7 @@ def article_tab(handler, labels) -> None:
         label="Artikel, kalimat ringkasan disorot", color_map={"ringkasan": "yellow"}, combine_adjacent=False
     )
     outputs = [badge, probabilities, summary, highlighted, warnings]
-    button.click(handler, [title, text, max_sentences, ratio], outputs, api_name="analyze")
+    button.click(handler, [title, text, max_sentences, ratio], outputs, api_name="analyze", **ONE_AT_A_TIME)
 
 
 def batch_tab(handler) -> None:
@@ -218,56 +249,80 @@ def batch_tab(handler) -> None:
             )  # fmt: skip
     downloads = gr.File(label="Unduh CSV dan JSONL", file_count="multiple")
     outputs = [table, downloads, topic_chart, day_chart]
-    button.click(handler, [upload, max_sentences, ratio], outputs, api_name="analyze_batch")
+    button.click(handler, [upload, max_sentences, ratio], outputs, api_name="analyze_batch", **ONE_AT_A_TIME)
 
 
 def build_app(analyzer: Analyzer) -> gr.Blocks:
-    """The three tabs over one ``Analyzer``."""
+    """The three tabs over one ``Analyzer`` (setting ``max_batch_rows`` caps a Batch upload)."""
     labels = load_labels()
     names = {label.key: label.name for label in labels}
-    with gr.Blocks(title="Warta: topik & ringkasan berita") as app:
+    max_rows = int(analyzer.settings.get("max_batch_rows", MAX_BATCH_ROWS))
+    # Gradio's cache (uploads, served downloads): files older than an hour go every 10 minutes and at exit.
+    with gr.Blocks(title="Warta: topik & ringkasan berita", delete_cache=(600, 3600)) as app:
         gr.Markdown(
             "# Warta\nTopik dan ringkasan berita berbahasa Indonesia. *Topics and summaries for Indonesian news.*"
         )
         with gr.Tab("Artikel"):
             article_tab(article_handler(analyzer, names), labels)
         with gr.Tab("Batch"):
-            batch_tab(batch_handler(analyzer, names))
+            batch_tab(batch_handler(analyzer, names, max_rows, DownloadFolders()))
         with gr.Tab("Tentang"):
             gr.Markdown(_about(labels))
     return app
 
 
+CLASSIFIER_ROWS = [
+    ("Warta", "model"),
+    ("TF-IDF + regresi logistik, label pembaca", "tfidf_careful_labels"),
+    ("TF-IDF + regresi logistik, rubrik penerbit", "tfidf_publisher_labels"),
+    ("rubrik penerbit", "publisher_labels"),
+]
+SUMMARY_METHODS = {"model": "Warta", "lead3_plain": "LEAD-3 (tiga kalimat pertama)"}
+
+
+def _classifier_section(data: dict) -> list[str]:
+    """The classifier's figures, named for the set they were measured on (eval.json's ``test_set``)."""
+    engine = f"{data.get('backend', '?')} {data.get('precision', '')}".strip()
+    lines = [
+        f"## Klasifikasi topik: uji pengembangan ({data.get('gold_articles', '?')} artikel)",
+        "",
+        f"{data.get('test_set', '')}. Pembaca adalah model bahasa yang membaca seperti pembaca cermat "
+        f"(*the readers are language models*). Mesin: {engine}.",
+        "",
+        "| model | akurasi | macro-F1 |",
+        "|---|---|---|",
+    ]
+    return lines + [
+        f"| {label} | {data[key]['accuracy']:.3f} | {data[key]['macro_f1']:.3f} |"
+        for label, key in CLASSIFIER_ROWS
+        if key in data
+    ]
+
+
+def _summary_section(data: dict) -> list[str]:
+    """The summariser's figures on the validation split (ROUGE F1 against IndoSum's reference summaries)."""
+    lines = [
+        f"## Ringkasan: validasi ({data['validation_articles']} artikel IndoSum, "
+        f"{data['sentences_per_summary']} kalimat)",
+        "",
+        "| metode | ROUGE-1 | ROUGE-2 | ROUGE-L |",
+        "|---|---|---|---|",
+    ]
+    return lines + [
+        f"| {SUMMARY_METHODS.get(m, m)} | {r['rouge1']:.2f} | {r['rouge2']:.2f} | {r['rougeL']:.2f} |"
+        for m, r in data["validation_rouge_f1"].items()
+    ]
+
+
 def _about(labels) -> str:
+    """The Tentang tab: the taxonomy and each shipped model's measured figures (from its eval.json)."""
     lines = ["## Taksonomi topik", "", "| kunci | nama | cakupan | IPTC |", "|---|---|---|---|"]
     lines += [f"| `{x.key}` | {x.name} | {x.scope} | {x.iptc} |" for x in labels]
-    for name, path in (
-        ("Klasifikasi topik", "models/topic-classifier/eval.json"),
-        ("Ringkasan", "models/summarizer/eval.json"),
+    for path, section in (
+        ("models/topic-classifier/eval.json", _classifier_section),
+        ("models/summarizer/eval.json", _summary_section),
     ):
         file = PROJECT_ROOT / path
-        if not file.exists():
-            continue
-        data = json.loads(file.read_text())
-        lines += ["", f"## {name}: hasil uji (test split)", ""]
-        if "model" in data:
-            rows = [
-                ("Warta", "model"),
-                ("TF-IDF + regresi logistik, label pembaca", "tfidf_careful_labels"),
-                ("TF-IDF + regresi logistik, rubrik penerbit", "tfidf_publisher_labels"),
-                ("rubrik penerbit", "publisher_labels"),
-                ("TF-IDF + regresi logistik", "baseline_tfidf_logreg"),  # evaluations before the gold set
-            ]
-            lines += ["| model | akurasi | macro-F1 |", "|---|---|---|"]
-            lines += [
-                f"| {label} | {data[key]['accuracy']:.3f} | {data[key]['macro_f1']:.3f} |"
-                for label, key in rows
-                if key in data
-            ]
-        if "rouge_f1" in data:
-            lines += ["| metode | ROUGE-1 | ROUGE-2 | ROUGE-L |", "|---|---|---|---|"]
-            lines += [
-                f"| {m} | {r['rouge1']:.2f} | {r['rouge2']:.2f} | {r['rougeL']:.2f} |"
-                for m, r in data["rouge_f1"].items()
-            ]
+        if file.exists():
+            lines += ["", *section(json.loads(file.read_text()))]
     return "\n".join(lines)
