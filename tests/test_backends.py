@@ -62,12 +62,16 @@ def sentence_scores(analyzer, text: str) -> np.ndarray:
 
 def test_onnx_summaries_pick_the_same_sentences_unless_fp32_scores_tie(onnx_analyzer, fp32_analyzer):
     long_article = "\n".join([REGIONAL_GOVERNMENT, HEALTH, SPORT, SCRAPED_REGIONAL])  # several int8 windows
+    decided = 0
     for text in [*ARTICLES, long_article]:
         fast, reference = sentence_scores(onnx_analyzer, text), sentence_scores(fp32_analyzer, text)
         assert np.abs(fast - reference).mean() < 0.1  # logits span about -3..4
-        ranked = np.sort(reference)[::-1]
-        if ranked[2] - ranked[3] > 0.1:  # a clear third place: the same three sentences
-            assert set(np.argsort(-fast)[:3]) == set(np.argsort(-reference)[:3])
+        ranked, chosen = np.sort(reference)[::-1], set(np.argsort(-fast)[:3].tolist())
+        clearly_in = {i for i, r in enumerate(reference) if r > ranked[3] + 0.1}  # fp32's top 3 with a margin
+        clearly_out = {i for i, r in enumerate(reference) if r < ranked[2] - 0.1}
+        assert clearly_in <= chosen and not clearly_out & chosen, (sorted(clearly_in), sorted(chosen))
+        decided += len(clearly_in)
+    assert decided >= 8  # most top-3 places are clear, so the comparison above is not empty
 
 
 def test_backend_choice_follows_environment_then_setting(monkeypatch):

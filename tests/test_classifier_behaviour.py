@@ -58,18 +58,37 @@ def test_names_of_people_and_places_do_not_flip_the_topic(classifier, text, expe
     assert classifier.predict([text])[0].topic == expected
 
 
-def test_long_article_is_read_whole(classifier):
-    long_text = REGIONAL_GOVERNMENT + "\n" + "\n".join([SPORT.split("\n", 1)[1]] * 6)
-    windows = classifier.window_logits_per_text([long_text])[0]
-    assert windows.shape[0] > 3  # every window is scored, none dropped
+def test_a_long_articles_topic_is_read_from_its_lead(classifier):
+    """The shipped model pools the first window (``long_text: head``): what follows it cannot move the
+    encoder's logits, however much of it there is."""
+    from service.engines.encoder import tokenize_windows
+
+    assert classifier.config.long_text == "head" and classifier.windows_read() == 1
+    lead = REGIONAL_GOVERNMENT
+    long_text = lead + "\n" + "\n".join([SPORT.split("\n", 1)[1]] * 6)
+    windows, _ = tokenize_windows(classifier.tokenizer, long_text, classifier.config.max_length)
+    assert len(windows) > 3
+    first_window = classifier.neural_logits([long_text])
+    assert np.allclose(first_window, classifier.neural_logits([long_text + "\n" + HEALTH]), atol=1e-5)
+    assert classifier.predict([long_text])[0].topic == "governance"
 
 
-def test_bf16_inference_keeps_fp32_answers(classifier, monkeypatch):
+@pytest.fixture(scope="module")
+def classifiers_by_precision():
+    """The shipped classifier loaded under WARTA_PRECISION=fp32 and =bf16 (read when the model loads)."""
+    loaded = {}
+    with pytest.MonkeyPatch.context() as patch:
+        for precision in ("fp32", "bf16"):
+            patch.setenv("WARTA_PRECISION", precision)
+            loaded[precision] = TopicClassifier.load(project_path("models/topic-classifier"))
+    return loaded
+
+
+def test_bf16_inference_keeps_fp32_answers(classifiers_by_precision):
     texts = [text for text, _ in CASES]
-    monkeypatch.setenv("WARTA_PRECISION", "fp32")
-    full = classifier.text_logits(texts)
-    monkeypatch.setenv("WARTA_PRECISION", "bf16")
-    half = classifier.text_logits(texts)
+    full = classifiers_by_precision["fp32"].text_logits(texts)
+    half = classifiers_by_precision["bf16"].text_logits(texts)
+    assert not np.array_equal(full, half)  # two precisions really ran
     assert (full.argmax(1) == half.argmax(1)).all()
     assert np.abs(full - half).max() < 0.15
 
