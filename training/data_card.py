@@ -65,7 +65,15 @@ def reading_parts(stats: dict, agreement: dict) -> list[str]:
             rows.append([split, source, *(counts.get(label, 0) for label in labels), sum(counts.values())])
     parts.append(_table(["split", "source", *labels, "total"], rows))
     if agreement:
-        parts += ["", "### Agreement between independent readers (main label)", ""]
+        parts += [
+            "",
+            "### Agreement between independent readers (main label)",
+            "",
+            "The readers are language models (helper agents) reading like careful people: each saw only the "
+            "title and the first ~900 characters, never the publisher label or a model's output, and decided "
+            "by docs/annotation.md. Their agreement is agreement between such readers, not between people.",
+            "",
+        ]
         rows = []
         for name, report in [("all", agreement["overall"])] + list(agreement["per_set"].items()):
             if report["articles"]:
