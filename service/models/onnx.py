@@ -184,7 +184,7 @@ def load_onnx_models(
     target = onnx_dir(classifier_path, summarizer_path, resolved.fingerprint, cache_dir)
 
     def build_entry(tmp: Path) -> dict:
-        logger.info("exporting the models to ONNX (int8) into %s; this happens once per model version", target)
+        logger.info("exporting the models to ONNX (int8) into %s: about 30 s, once per model version", target)
         try:
             return build(classifier_path, summarizer_path, resolved.spec, tmp)
         except Exception as error:  # noqa: BLE001 - any exporter failure means: no ONNX for these models
