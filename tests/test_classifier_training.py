@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -91,9 +92,10 @@ def test_indobert_config_path_runs_one_step_on_a_tiny_bert(tmp_path, tiny_bert_d
 
 def test_training_writes_a_new_run_under_the_runs_root_and_records_it(tmp_path, tiny_bert_dir):
     config = _tiny_run_config(tmp_path, tiny_bert_dir) | {"bf16": False, "lexical": None}
-    del config["run_name"], config["overwrite"]  # the shipped config's run name: topic-classifier-indobert-{time}
+    del config["run_name"], config["overwrite"]  # no run name: topic-classifier-YYYYMMDD-HHMMSS
     train(config)
-    (run,) = tmp_path.glob("topic-classifier-indobert-*")
+    (run,) = tmp_path.glob("topic-classifier-*")
+    assert re.fullmatch(r"topic-classifier-\d{8}-\d{6}", run.name)
     assert TopicClassifier.load(run).config.labels and (run / "train_metrics.json").exists()
     assert yaml.safe_load((run / "training_config.yaml").read_text())["output_dir"] == str(run.resolve())
     with pytest.raises(RunDirError, match="already holds a run"):  # the same name again: refused, run kept

@@ -1,6 +1,10 @@
 """Compare training runs on validation/calibration (never test): the evidence behind a config choice.
 
-    python -m training.compare_runs build/exp-read build/exp-sections ... [--out FILE.json]
+    python -m training.compare_runs build/runs/exp-read build/runs/exp-sections ... [--out FILE.json]
+
+Runs are training output directories (``build/runs/RUN_NAME``; train with ``--set run_name=exp-read``).
+``--out build/runs/CHOSEN/run_selection.json`` puts the comparison into the chosen run, so that
+``python -m training.promote CHOSEN`` ships it with the model and the card shows it.
 
 Reads each run's ``train_metrics.json`` and ``training_config.yaml`` and prints one row per run:
 label source, rows, the encoder's validation macro-F1 (careful-read rows) and the calibration

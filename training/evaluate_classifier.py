@@ -1,6 +1,10 @@
 """Evaluate the topic classifier on the gold test set, side by side with TF-IDF baselines.
 
     python -m training.evaluate_classifier [--model models/topic-classifier] [--config configs/classifier.yaml]
+    python -m training.evaluate_classifier --model build/runs/RUN_NAME   # a run, before promoting it
+
+A run is evaluated where training wrote it (``build/runs/RUN_NAME``); ``python -m training.promote
+RUN_NAME`` then copies it with these files into ``models/topic-classifier``.
 
 The gold test set is the ``test`` split: June-2025 articles read twice by careful readers and
 adjudicated (docs/annotation.md); articles read as ``other`` (no topic fits) are counted and left

@@ -2,6 +2,11 @@
 
     python -m training.evaluate_summarizer --cv [--config configs/summarizer.yaml] [--set KEY=VALUE ...]
     python -m training.evaluate_summarizer [--model models/summarizer]
+    python -m training.evaluate_summarizer [--cv] --model build/runs/RUN_NAME   # a run, before promoting it
+
+A run is evaluated where training wrote it (``build/runs/RUN_NAME``; ``--cv`` then reads its
+``training_config.yaml``); ``python -m training.promote RUN_NAME`` copies it with these files into
+``models/summarizer``.
 
 ``--cv``: 4-fold cross-validation over IndoSum's dev folds (each article once, in its first fold).
 For each fold a fresh scorer is trained on the other three folds, its epoch chosen on their

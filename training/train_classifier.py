@@ -1,6 +1,10 @@
 """Fine-tune the topic classifier: the backbone's top layers + a linear head.
 
-    python -m training.train_classifier --config configs/classifier.yaml
+    python -m training.train_classifier --config configs/classifier.yaml [--set KEY=VALUE ...]
+
+Writes a fresh run directory, ``build/runs/RUN_NAME`` (``training.runs``; never ``models/``). Evaluate
+it there (``training.evaluate_classifier --model build/runs/RUN_NAME``), then ship it with
+``python -m training.promote RUN_NAME``. ``--set overwrite=true`` replaces an earlier run of the same name.
 
 The lower (frozen) layers run once over every training text and their outputs are cached, so
 each epoch only pays for the top layers: that is what makes the default fit a 2-core CPU.
@@ -11,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,8 +37,11 @@ from service.text import title_and_body
 from training.baselines import lexical_model, tfidf_logreg
 from training.calibration import choose_threshold, expected_calibration_error, fit_temperature
 from training.config import config_from_args, project_path, write_training_outputs
+from training.runs import RunDirError, existing_run_dir, prepare_run_dir, shown
 
 logger = logging.getLogger(__name__)
+
+KIND = "topic-classifier"  # default run names: topic-classifier-YYYYMMDD-HHMMSS
 
 
 def seed_everything(seed: int) -> None:
@@ -258,10 +264,11 @@ def finish(
 
 
 def refit_lexical(config: dict) -> dict:
-    """``stage: lexical``: keep the trained encoder layers in ``output_dir``, refit what ``finish`` fits."""
+    """``stage: lexical``: keep the trained encoder layers of an existing run, refit what ``finish`` fits there."""
+    out_dir = existing_run_dir(config, KIND)
+    config = config | {"output_dir": shown(out_dir)}
     started = time.perf_counter()
     seed_everything(config["seed"])
-    out_dir = project_path(config["output_dir"])
     classifier = TopicClassifier.load(out_dir)
     train_rows = load_train_rows(config)
     fit_split, fit_rows = calibration_rows(config)
@@ -570,15 +577,6 @@ def calibrate(
     return finish(classifier, config, data.train_rows, fit_split, fit_rows, fit_neural)
 
 
-def save_classifier(config: dict, classifier: TopicClassifier) -> Path:
-    """Save the classifier to a fresh ``output_dir``; return that directory."""
-    out_dir = project_path(config["output_dir"])
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    classifier.save_pretrained(out_dir)
-    return out_dir
-
-
 def run_metrics(
     config: dict, backbone: FrozenBackbone, data: TrainData, fit: HeadFit, strategy_f1: dict[str, float], strategy: str
 ) -> dict:
@@ -606,6 +604,8 @@ def run_metrics(
 
 def train(config: dict) -> dict:
     """Fine-tune, choose long-text pooling, calibrate and save the classifier; return the training metrics."""
+    out_dir = prepare_run_dir(config, KIND)  # first: a refused directory costs no training
+    config = config | {"output_dir": shown(out_dir)}
     started = time.perf_counter()
     seed_everything(config["seed"])
     labels = [label.key for label in load_labels()]
@@ -618,7 +618,7 @@ def train(config: dict) -> dict:
     classifier = build_classifier(config, backbone, fit.head, labels)
     strategy_f1, logits_by_strategy = choose_long_text(config, classifier, data)
     calibration = calibrate(config, classifier, data, logits_by_strategy)
-    out_dir = save_classifier(config, classifier)
+    classifier.save_pretrained(out_dir)
     metrics = run_metrics(config, backbone, data, fit, strategy_f1, classifier.config.long_text) | calibration
     metrics["seconds"] = {
         "cache_lower_layers": round(cached_at - started, 1),
@@ -634,7 +634,10 @@ def main(argv: list[str] | None = None) -> None:
     stage = config.get("stage", "all")
     if stage not in ("all", "lexical"):
         raise SystemExit(f"stage must be 'all' or 'lexical', not {stage!r}")
-    print(json.dumps(train(config) if stage == "all" else refit_lexical(config), indent=2))
+    try:
+        print(json.dumps(train(config) if stage == "all" else refit_lexical(config), indent=2))
+    except RunDirError as error:
+        raise SystemExit(f"error: {error}") from None
 
 
 if __name__ == "__main__":

@@ -8,6 +8,10 @@ pooled per sentence and cached on disk, then a small inter-sentence transformer 
 sentences make the summary. The checkpoint is chosen on validation ROUGE-1 of the served selection
 (headings and fragments excluded, the configured redundancy filter). ``evaluate_summarizer --cv``
 runs the same fitting on cross-validation folds.
+
+Writes a fresh run directory, ``build/runs/RUN_NAME`` (``training.runs``; never ``models/``). Evaluate
+it there (``training.evaluate_summarizer --cv --model build/runs/RUN_NAME``, then without ``--cv``),
+then ship it with ``python -m training.promote RUN_NAME``.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ import hashlib
 import json
 import logging
 import random
-import shutil
 import time
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -34,9 +37,12 @@ from service.models.summaries.scorer import SentenceScorer, build_scorer
 from service.models.summaries.summarizer import Summarizer, choose, is_summary_sentence, sentences_read, split_body
 from service.text import Sentence, title_and_body
 from training.config import config_from_args, project_path, write_training_outputs
+from training.runs import RunDirError, prepare_run_dir, shown
 from training.train_classifier import seed_everything
 
 logger = logging.getLogger(__name__)
+
+KIND = "summarizer"  # default run names: summarizer-YYYYMMDD-HHMMSS
 
 
 @dataclass
@@ -329,6 +335,9 @@ def for_scorer(articles: list[CachedArticle], scorer_config: SummarizerConfig) -
 
 
 def train(config: dict) -> dict:
+    """Encode IndoSum (or read the cache), fit the scorer and save the summariser; return the training metrics."""
+    out_dir = prepare_run_dir(config, KIND)  # first: a refused directory costs no encoding or training
+    config = config | {"output_dir": shown(out_dir)}
     started = time.perf_counter()
     summarizer, scorer_config = base_summarizer(config)
     articles = for_scorer(load_corpus(config, summarizer), scorer_config)
@@ -343,9 +352,6 @@ def train(config: dict) -> dict:
     scorer, fit = fit_scorer(train_articles, validation, config, scorer_config)
     summarizer.scorer = scorer
 
-    out_dir = project_path(config["output_dir"])
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
     summarizer.save_pretrained(out_dir)
     metrics = {
         "train_articles": len(train_articles),
@@ -365,7 +371,10 @@ def train(config: dict) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     config = config_from_args(__doc__, "configs/summarizer.yaml", argv)
-    print(json.dumps(train(config), indent=2))
+    try:
+        print(json.dumps(train(config), indent=2))
+    except RunDirError as error:
+        raise SystemExit(f"error: {error}") from None
 
 
 if __name__ == "__main__":
