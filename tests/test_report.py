@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from training.config import PROJECT_ROOT
 from training.report import BLOCKS, README, parity_block, render_readme, speed_block
 
 BENCHMARK = {
@@ -51,3 +52,22 @@ def test_blocks_show_the_cpu_and_the_measured_values():
     assert "plain transformers fp32, 512 tokens" in block and "20.5, 800 MB" in block
     assert "loading the models 1.20 s" in block
     assert parity_block({}).startswith("_Not measured yet")
+
+
+def test_every_scoring_is_appended_and_shown_in_the_card(tmp_path):
+    import shutil
+
+    from training.model_card import write_classifier_card
+    from training.scorings import log_scoring, read_scorings
+
+    model = tmp_path / "topic-classifier"
+    shutil.copytree(PROJECT_ROOT / "models" / "topic-classifier", model)
+    before = read_scorings(model)
+    assert len(before) >= 5  # the scorings before the log existed, reconstructed from git
+    log_scoring(model, "training.evaluate_classifier", "onnx-int8", 1465, 0.88811, accuracy=0.8922)
+    after = read_scorings(model)
+    assert after[:-1] == before and after[-1]["macro_f1"] == 0.8881 and after[-1]["backend"] == "onnx-int8"
+    write_classifier_card(model)
+    card = (model / "README.md").read_text()
+    assert f"scored {len(after)} times" in card and "scored once" not in card
+    assert f"| {len(after)} | " in card and "| onnx-int8 | 1465 | 0.8922 | 0.8881 |" in card

@@ -11,7 +11,9 @@ adjudicated (docs/annotation.md); articles read as ``other`` (no topic fits) are
 out. In one run it scores: this model; TF-IDF + logistic regression trained on the same careful
 labels; TF-IDF + logistic regression trained on publisher sections; and the publisher labels
 themselves (rows that have one). Writes ``eval.json``, ``confusion_matrix.png`` and the model card.
-Run it once, at the end: every choice is made on validation or calibration, never here.
+Every choice is made on validation or calibration, never here; the set may be scored again after a
+round, and every scoring is appended to ``scorings.jsonl`` next to the model (the card shows the log).
+It runs the model on the serving default backend (``--backend`` picks another).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from training.baselines import tfidf_logreg
 from training.calibration import expected_calibration_error
 from training.config import load_config, project_path
 from training.model_card import classifier_eval_tables, write_classifier_card
+from training.scorings import log_scoring
 from training.train_classifier import article_text, load_rows
 
 logger = logging.getLogger(__name__)
@@ -128,16 +131,35 @@ def measure_speed(classifier: TopicClassifier, texts: list[str], batch_size: int
     }
 
 
+def load_for_scoring(model_dir: Path, backend: str | None) -> tuple[TopicClassifier, str]:
+    """The classifier in ``model_dir`` on ``backend`` (None: the serving default) and that backend's name."""
+    from service.config import load_settings
+    from service.engines.backend import backend_choice
+
+    settings = load_settings()
+    if backend_choice(settings.get("backend"), backend) == "onnx":
+        from service.models.onnx import load_onnx_models
+
+        summarizer = project_path(settings["summarizer_dir"])  # the ONNX entry holds both models
+        classifier, _ = load_onnx_models(model_dir, summarizer, None, settings.get("cache_dir"))
+        return classifier, "onnx-int8"
+    return TopicClassifier.load(model_dir), f"torch-{inference_precision()}"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="models/topic-classifier")
     parser.add_argument("--config", default="configs/classifier.yaml", help="training config (data, seed)")
     parser.add_argument("--speed-sample", type=int, default=256, help="test articles timed for throughput")
+    parser.add_argument(
+        "--backend", choices=["auto", "onnx", "torch"], default=None,
+        help="engine that runs the model (default: the serving default, configs/service.yaml)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = load_config(project_path(args.config))
     model_dir = project_path(args.model)
-    classifier = TopicClassifier.load(model_dir)
+    classifier, backend = load_for_scoring(model_dir, args.backend)
     labels = classifier.config.labels
     index = {label: i for i, label in enumerate(labels)}
     data_dir, seed = project_path(config["data_dir"]), config["seed"]
@@ -200,14 +222,18 @@ def main(argv: list[str] | None = None) -> None:
         "long_text_strategy": classifier.config.long_text,
         "lexical_weight": classifier.config.lexical_weight,
         "threshold": classifier.config.threshold,
-        "backend": "torch",
-        "precision": inference_precision(),
-        "speed_batch_32": measure_speed(classifier, texts[: args.speed_sample]),
+        "backend": backend,
+        "precision": inference_precision() if backend.startswith("torch") else "",
+        "speed_batch_32": measure_speed(classifier, texts[: args.speed_sample]) | {"precision": backend},
         "macro_f1_gain_over_tfidf_careful": round(
             result["model"]["macro_f1"] - result["tfidf_careful_labels"]["macro_f1"], 4
         ),
     }
     (model_dir / "eval.json").write_text(json.dumps(result, indent=2))
+    log_scoring(
+        model_dir, "training.evaluate_classifier", backend, len(test_rows), result["model"]["macro_f1"],
+        accuracy=result["model"]["accuracy"],
+    )  # fmt: skip
     plot_confusion(
         result["model"]["confusion_matrix"],
         labels,

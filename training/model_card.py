@@ -9,6 +9,7 @@ import yaml
 
 from training.annotation import load_agreement
 from training.compare_runs import render as render_runs
+from training.scorings import read_scorings, scorings_table
 
 
 def _read_json(path: Path) -> dict:
@@ -160,12 +161,16 @@ def _classifier_selection_section(selection: list[dict]) -> str:
     )
 
 
-def _classifier_evaluation_section(result: dict) -> str:
+def _scored_times(scorings: list[dict]) -> str:
+    return f"scored {len(scorings)} time{'s' if len(scorings) != 1 else ''}, every scoring logged below"
+
+
+def _classifier_evaluation_section(result: dict, scorings: list[dict]) -> str:
     """Gold-test protocol, the tables of ``eval.json``, each half alone and speed."""
     model = result["model"]
     components = ", ".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in result.get("components_macro_f1", {}).items())
     speed = result["speed_batch_32"]
-    return f"""## Evaluation (gold test set, scored once by `python -m training.evaluate_classifier`)
+    return f"""## Evaluation (development test: the gold set, {_scored_times(scorings)})
 
 {result["gold_articles"]} June-2025 articles from nine outlets, each read by two independent careful
 readers (title + start of the body, no publisher label) and adjudicated by the guide where they
@@ -181,6 +186,15 @@ baselines and the publisher labels the topic set is their top label alone.
 Each half alone (macro-F1): {components or "–"}. Confusion matrix: `confusion_matrix.png` (counts in
 `eval.json`). Speed: {speed["articles_per_second"]} articles/s at batch 32 ({speed["articles"]} gold articles,
 {result.get("backend", "torch")} {result.get("precision", "")}, 2 CPU cores).
+
+### Every scoring of this set (`scorings.jsonl`)
+
+The set may be scored again after a round of work; each scoring is appended to `scorings.jsonl` by
+`training.evaluate_classifier` (this card's tables, on the backend named above) and
+`training.evaluate_backends` (each backend's macro-F1). Entries before the log existed were
+reconstructed from the repository's history.
+
+{scorings_table(scorings)}
 """
 
 
@@ -217,7 +231,7 @@ def write_classifier_card(model_dir: Path) -> None:
         CLASSIFIER_LIMITS,
         _classifier_labels_section(load_agreement()),
         _classifier_selection_section(selection),
-        _classifier_evaluation_section(result),
+        _classifier_evaluation_section(result, read_scorings(model_dir)),
         _classifier_training_section(config, train, training),
     ]
     (model_dir / "README.md").write_text("\n".join(sections), encoding="utf-8")

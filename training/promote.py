@@ -24,9 +24,12 @@ run does not bring its own copy. What each shipped file is:
 - ``cv_variants.json``: the log of configurations tried on the IndoSum folds
   (``evaluate_summarizer --cv --variant``): evidence about the data and the recipes, measuring no
   shipped weights — kept;
+- ``scorings.jsonl``: every scoring of the development test (``training.scorings``), whichever model
+  was scored: how often that set has been looked at, which a new model does not reset — kept;
 - ``README.md`` and anything else: moved (the card is rewritten).
 
-So the rule: keep ``DATA_EVIDENCE`` (``cv_variants.json``) unless the run brings its own; move the rest.
+So the rule: keep ``DATA_EVIDENCE`` (``cv_variants.json``, ``scorings.jsonl``) unless the run brings its own;
+move the rest.
 """
 
 from __future__ import annotations
@@ -52,7 +55,8 @@ REPLACED_ROOT = project_path("build/replaced")
 KINDS = {"classifier": ClassifierConfig, "summarizer": SummarizerConfig}
 SHIPPED_NAMES = {"classifier": "topic-classifier", "summarizer": "summarizer"}  # directories under models/
 RUN_FILES = ("config.json", "model.safetensors", "training_config.yaml")  # what every finished run holds
-DATA_EVIDENCE = frozenset({"cv_variants.json"})  # kept in the destination on --replace (see the docstring)
+# Kept in the destination on --replace (see the docstring).
+DATA_EVIDENCE = frozenset({"cv_variants.json", "scorings.jsonl"})
 CARD_INPUTS = {"classifier": ("eval.json",), "summarizer": ("eval.json", "cv.json")}
 
 
