@@ -140,3 +140,20 @@ def test_existing_output_is_not_overwritten_silently(tmp_path):
     assert foreign.returncode != 0 and "no run record" in foreign.stderr
     subprocess.run(cli(source, output, "--overwrite"), cwd=PROJECT_ROOT, check=True, capture_output=True)
     assert json.loads(output.read_text())["topic"] == "sport"
+
+
+def test_the_first_onnx_export_is_announced_at_the_clis_log_level(tmp_path):
+    """A fresh cache (the converted backbone linked in): the ~30 s export says what it is doing."""
+    from service.backbone.cache import cache_root
+
+    cache = tmp_path / "cache"
+    (cache / "backbones").mkdir(parents=True)
+    for entry in (cache_root() / "backbones").iterdir():
+        (cache / "backbones" / entry.name).symlink_to(entry)
+    source, output = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text(json.dumps({"id": "1", "text": SPORT}) + "\n")
+    env = dict(os.environ, WARTA_CACHE=str(cache), WARTA_BACKEND="onnx")
+    run = subprocess.run(cli(source, output), cwd=PROJECT_ROOT, capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr
+    assert "exporting the models to ONNX" in run.stderr and "about 30 s" in run.stderr
+    assert json.loads(output.read_text())["topic"] == "sport"

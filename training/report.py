@@ -32,7 +32,10 @@ README = PROJECT_ROOT / "README.md"
 STEPS = {
     "data": [["training.build_data"], ["training.data_card"]],
     "topics": [["training.evaluate_classifier"]],
-    "summaries": [["training.evaluate_summarizer", "--cv"], ["training.evaluate_summarizer"]],
+    "summaries": [
+        ["training.evaluate_summarizer", "--cv"],
+        ["training.evaluate_summarizer", "--raw", "../shared/data/raw/indonews2025/labelled/berita_detik.csv"],
+    ],
     "parity": [["training.evaluate_backends"]],
     "speed": [["training.benchmark_service", "--compare", "--out", "models/benchmark.json"]],
     "scale": [["training.benchmark_scale", "--out", "models/benchmark-scale.json"]],
