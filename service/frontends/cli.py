@@ -15,7 +15,6 @@ continues a killed run, an existing output is never silently overwritten (``--ov
 from __future__ import annotations
 
 import argparse
-import hashlib
 import itertools
 import json
 import logging
@@ -24,6 +23,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from service.backbone.resolve import sha256_file
 from service.frontends.rows import FORMATS, RowsError, analyze_chunk, file_format, item_of, read_rows
 
 ROW_BATCH = 64  # rows read, analysed and written at a time
@@ -59,19 +59,11 @@ class RunFiles:
         return self.output.with_name(self.output.name + ".run.json")
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def run_identity(input_path: Path, fmt: str, options: dict, analyzer) -> dict:
     """What makes two runs the same run: the input's content, how it is read, the options that change
     results, the backend and the models' version."""
     return {
-        "input_sha256": sha256_of(input_path),
+        "input_sha256": sha256_file(input_path),
         "format": fmt,
         "options": options,
         "backend": analyzer.backend,
