@@ -165,7 +165,7 @@ def run(
     context.execution_options.preserve_order = True  # output rows in input order
     context.enable_progress_bars = sys.stderr.isatty()
     dataset = (
-        ray.data.read_binary_files(inputs, include_paths=True, ray_remote_args={"num_cpus": 0.1})
+        ray.data.read_binary_files(inputs, include_paths=True, num_cpus=0.1)
         .flat_map(rows_of_file, num_cpus=0.1)
         .map_batches(
             AnalyzeBatch,
