@@ -8,8 +8,11 @@ one JSON line per input row, in input order: ``{"row", "id", "topic", "topics", 
 "summary_sentences", "warnings"}``, or ``{"row", "id", "error"}`` for a row that cannot be analysed
 (``row`` is the 1-based input line, CSV record, TXT block or Parquet row; a row without ``id`` gets it
 as its id).
-The file is streamed (memory stays flat on any size) and flushed chunk by chunk: ``--resume``
-continues a killed run, an existing output is never silently overwritten (``--overwrite``).
+The file is streamed (memory stays flat on any size) and flushed chunk by chunk into OUTPUT.partial,
+renamed to OUTPUT when complete; OUTPUT.run.json records the run (input sha256, options, backend,
+models). ``--resume`` continues a killed run of the same input, options, backend and models and
+refuses anything else; an existing output is never silently overwritten (``--overwrite``), and the
+input is never the output.
 """
 
 from __future__ import annotations
