@@ -161,3 +161,18 @@ def test_an_unfinished_run_or_an_overlap_is_refused(roots):
     with pytest.raises(PromoteError, match="overlap"):
         promote("exp-evaluated", to=run, replace=True, **roots)
     assert contents(run) == contents(SHIPPED_CLASSIFIER)
+
+
+def test_the_scoring_log_is_merged_never_reset_by_a_promotion(roots):
+    """README flow: evaluate the run (its log gets one entry), then promote over the shipped model."""
+    run = evaluated_classifier_run(roots["runs_root"])
+    destination = roots["models_root"] / "topic-classifier"
+    shutil.copytree(SHIPPED_CLASSIFIER, destination)
+    shipped = (destination / "scorings.jsonl").read_text().splitlines()
+    new_entry = json.dumps({"scored_at": "2026-12-05T00:00:00+00:00", "by": "training.evaluate_classifier",
+                            "backend": "onnx-int8", "articles": 1465, "macro_f1": 0.9})  # fmt: skip
+    (run / "scorings.jsonl").write_text("\n".join([*shipped, new_entry]) + "\n")  # copied, then scored once
+    promotion = promote("exp-evaluated", replace=True, **roots)
+    merged = (destination / "scorings.jsonl").read_text().splitlines()
+    assert merged == [*shipped, new_entry] and "scorings.jsonl" not in promotion.moved
+    assert f"scored {len(shipped) + 1} times" in (destination / "README.md").read_text()

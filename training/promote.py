@@ -25,7 +25,8 @@ run does not bring its own copy. What each shipped file is:
   (``evaluate_summarizer --cv --variant``): evidence about the data and the recipes, measuring no
   shipped weights — kept;
 - ``scorings.jsonl``: every scoring of the development test (``training.scorings``), whichever model
-  was scored: how often that set has been looked at, which a new model does not reset — kept;
+  was scored: how often that set has been looked at, which a new model does not reset — kept, and the
+  run's own entries (``evaluate_classifier --model build/runs/NAME``) are appended to it;
 - ``README.md`` and anything else: moved (the card is rewritten).
 
 So the rule: keep ``DATA_EVIDENCE`` (``cv_variants.json``, ``scorings.jsonl``) unless the run brings its own;
@@ -55,8 +56,9 @@ REPLACED_ROOT = project_path("build/replaced")
 KINDS = {"classifier": ClassifierConfig, "summarizer": SummarizerConfig}
 SHIPPED_NAMES = {"classifier": "topic-classifier", "summarizer": "summarizer"}  # directories under models/
 RUN_FILES = ("config.json", "model.safetensors", "training_config.yaml")  # what every finished run holds
-# Kept in the destination on --replace (see the docstring).
+# Kept in the destination on --replace (see the docstring); a log the run brings too is appended, never replaced.
 DATA_EVIDENCE = frozenset({"cv_variants.json", "scorings.jsonl"})
+APPENDED_LOGS = frozenset({"scorings.jsonl"})
 CARD_INPUTS = {"classifier": ("eval.json",), "summarizer": ("eval.json", "cv.json")}
 
 
@@ -112,13 +114,21 @@ def move_aside(destination: Path, run: Path, replaced_root: Path) -> tuple[Path,
     archive.mkdir(parents=True, exist_ok=False)
     moved, kept = [], []
     for entry in sorted(destination.iterdir()):
-        if entry.name in DATA_EVIDENCE and not (run / entry.name).exists():
+        if entry.name in APPENDED_LOGS or (entry.name in DATA_EVIDENCE and not (run / entry.name).exists()):
             kept.append(entry.name)
             continue
         shutil.move(entry, archive / entry.name)
         moved.append(entry.name)
     logger.info("moved %s to %s; kept %s", moved, shown(archive), kept)
     return archive, moved, kept
+
+
+def merge_log(source: Path, destination: Path) -> None:
+    """Append the lines of the JSONL log ``source`` that ``destination`` does not hold yet, in their order."""
+    held = set(destination.read_text(encoding="utf-8").splitlines()) if destination.exists() else set()
+    new = [line for line in source.read_text(encoding="utf-8").splitlines() if line.strip() and line not in held]
+    with open(destination, "a", encoding="utf-8") as handle:
+        handle.write("".join(line + "\n" for line in new))
 
 
 def pending_card(kind: str, destination: Path, run: Path, missing: list[str]) -> str:
@@ -199,7 +209,10 @@ def promote(
         )
     destination.mkdir(parents=True, exist_ok=True)
     for source in sorted(run_dir.iterdir()):
-        if source.is_file() and source.name != "README.md":  # the run's own card: rewritten below
+        if source.name in APPENDED_LOGS and source.is_file():
+            merge_log(source, destination / source.name)
+            promotion.copied.append(f"{source.name} (its entries appended)")
+        elif source.is_file() and source.name != "README.md":  # the run's own card: rewritten below
             shutil.copy2(source, destination / source.name)
             promotion.copied.append(source.name)
     missing = write_card(kind, destination, run_dir)
