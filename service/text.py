@@ -139,41 +139,61 @@ def _words(text: str, limit: int | None = None) -> list[re.Match]:
     return list(itertools.islice(_WORD_SPAN.finditer(text), limit))
 
 
+def _blank_markup(text: str) -> str:
+    """``text`` with scripts, styles and tags replaced by spaces of the same length (positions kept)."""
+    blank = lambda match: " " * len(match.group(0))  # noqa: E731
+    return _TAG.sub(blank, _SCRIPT.sub(blank, text))
+
+
+def _word_map(source: list[str], target: list[str]) -> list[int | None]:
+    """For each target word, the source word it came from (None when cleaning made it unrecognisable).
+
+    Equal word lists (only spaces or line endings changed) map one to one at once; otherwise ``difflib``
+    aligns them (junk heuristics on for long texts, so repeated tokens cannot make it quadratic). In a
+    replaced stretch a word maps one to one when both sides are as long, else to a source word that
+    contains it ("ÄúKami" holds "kami"), else nowhere."""
+    if source[: len(target)] == target:
+        return list(range(len(target)))
+    matcher = difflib.SequenceMatcher(None, source, target, autojunk=len(target) > 3000)
+    mapped: list[int | None] = [None] * len(target)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1):
+            for j in range(j1, j2):
+                mapped[j] = i1 + j - j1
+        elif tag == "replace":
+            at = i1
+            for j in range(j1, j2):
+                found = next((i for i in range(at, i2) if target[j] in source[i]), None)
+                if found is not None:
+                    mapped[j], at = found, found + 1
+    return mapped
+
+
 def map_spans(original: str, cleaned: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Spans of ``cleaned`` (what ``clean_text`` made of ``original``) as spans of ``original``.
 
-    The two texts are aligned word by word (``difflib``, case-insensitive): a span starts at the first
-    character of its first word in ``original`` and ends after its last word and the punctuation that
-    follows it there, so ``original[start:end]`` holds the same words, never cut mid-word, whatever
-    cleaning changed around them (line endings, spaces, HTML tags, mojibake, a dateline); an opening quote
-    before the first word comes along. A span whose
-    words cannot be found in ``original`` comes back as (0, 0)."""
+    The two texts are aligned word by word (case-insensitive; tags and scripts of an HTML original are
+    blanked first): a span starts at its first word in ``original`` (an opening quote before it comes
+    along) and ends after its last word and the punctuation that follows it there, so
+    ``original[start:end]`` holds the same words, never cut mid-word, whatever cleaning changed around
+    them (line endings, spaces, HTML tags, mojibake, a dateline). Spans come back in order and never
+    overlap; a span none of whose words can be found in ``original`` comes back as (0, 0)."""
     if original == cleaned or not spans:
         return list(spans)
     target = _words(cleaned)
-    source = _words(original, 3 * len(target) + 2000)  # the cleaned text comes from a prefix of the original
-    matcher = difflib.SequenceMatcher(
-        None, [w.group().lower() for w in source], [w.group().lower() for w in target], autojunk=False
-    )
-    first: list[int | None] = [None] * len(target)  # each cleaned word -> the original words it came from
-    last: list[int | None] = [None] * len(target)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        for j in range(j1, j2):
-            if tag == "equal":
-                first[j] = last[j] = i1 + j - j1
-            elif tag == "replace":
-                first[j], last[j] = i1, i2 - 1
+    markup_free = _blank_markup(original) if looks_like_html(original) else original
+    source = _words(markup_free, 3 * len(target) + 2000)  # the cleaned text comes from a prefix of the original
+    mapped = _word_map([w.group().lower() for w in source], [w.group().lower() for w in target])
     starts = [w.start() for w in target]
-    mapped = []
+    out, floor = [], 0
     for start, end in spans:
-        inside = range(bisect.bisect_left(starts, start), bisect.bisect_left(starts, end))
-        firsts = [first[j] for j in inside if first[j] is not None]
-        lasts = [last[j] for j in inside if last[j] is not None]
-        if not firsts:
-            mapped.append((0, 0))
+        inside = [mapped[j] for j in range(bisect.bisect_left(starts, start), bisect.bisect_left(starts, end))]
+        found = [i for i in inside if i is not None and source[i].start() >= floor]
+        if not found:
+            out.append((0, 0))
             continue
-        begin, stop = source[min(firsts)].start(), source[max(lasts)].end()
-        while begin > 0 and not original[begin - 1].isspace() and not original[begin - 1].isalnum():
+        begin, stop = source[min(found)].start(), source[max(found)].end()
+        while begin > floor and not original[begin - 1].isspace() and not original[begin - 1].isalnum():
             if original[begin - 1] in _CLOSING:  # the end of what comes before (a stop, a tag)
                 break
             begin -= 1
@@ -181,8 +201,9 @@ def map_spans(original: str, cleaned: str, spans: list[tuple[int, int]]) -> list
             if original[stop] == "<":  # a tag after the sentence is not part of it
                 break
             stop += 1
-        mapped.append((begin, stop))
-    return mapped
+        out.append((begin, stop))
+        floor = stop
+    return out
 
 
 def stray_characters(text: str) -> int:

@@ -255,3 +255,41 @@ def test_clean_input_keeps_offsets_unchanged(analyzer):
     result = analyzer.analyze([{"id": "s", "text": body}], max_sentences=2)[0]
     assert result.text == body
     assert [body[s.start : s.end] for s in result.summary_sentences] == [s.text for s in result.summary_sentences]
+
+
+def _mapped(original: str) -> list[tuple[str, str]]:
+    from service.text import map_spans, split_sentences
+
+    prepared = prepare_article(original)
+    sentences = split_sentences(prepared.text)
+    spans = map_spans(prepared.original, prepared.text, [(s.start, s.end) for s in sentences])
+    ends = [0]
+    for start, end in spans:  # in order, never overlapping
+        assert start >= ends[-1] and end >= start
+        ends.append(end)
+    return [(original[a:b], s.text) for (a, b), s in zip(spans, sentences, strict=True)]
+
+
+def test_offsets_skip_a_whole_html_pages_scripts_and_tags():
+    script = " ".join(f"var{i} = {i};" for i in range(6000))  # more markup words than the body has
+    page = (
+        f"<html><head><script>{script}</script></head><body><p>Pemerintah kota meresmikan pasar baru di "
+        "Sleman pada Senin pagi.</p><p>Warga menyambut pasar itu dengan gembira.</p></body></html>"
+    )
+    pairs = _mapped(page)
+    assert [_words(piece) for piece, _ in pairs] == [_words(text) for _, text in pairs]
+
+
+def test_offsets_of_sentences_between_mojibake_quotes_do_not_overlap():
+    text = (
+        "Wali kota berbicara kepada wartawan kemarin.‚Äù ‚ÄúBerikutnya kami akan membangun jalan baru di "
+        "desa itu,‚Äù katanya kepada warga yang hadir."
+    )
+    pairs = _mapped(text)
+    assert len(pairs) >= 2 and all(_words(text)[-1] in _words(piece) for piece, text in pairs)
+
+
+def test_offsets_of_a_long_table_of_repeated_tokens():
+    rows = "\r\n".join("Rp 000 Rp 000 Rp 000 000 000" for _ in range(3000))  # CRLF: cleaning changes it
+    pairs = _mapped(f"Tabel harga pasar.\r\n{rows}\r\nHarga naik tajam minggu ini menurut pedagang pasar.")
+    assert pairs[0] == ("Tabel harga pasar.", "Tabel harga pasar.") and pairs[-1][0].startswith("Harga naik")
