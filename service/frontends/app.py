@@ -6,6 +6,7 @@ import atexit
 import csv
 import html
 import io
+import itertools
 import json
 import logging
 import re
@@ -19,7 +20,7 @@ import gradio as gr
 from service.analyzer import BINARY_SHARE, AnalysisResult, Analyzer
 from service.config import PROJECT_ROOT, load_labels
 from service.frontends.examples import EXAMPLES
-from service.frontends.rows import FORMATS, RowsError, analyze_chunk, file_format, read_rows
+from service.frontends.rows import FORMATS, RowsError, analyze_chunk, count_rows, file_format, read_rows
 from service.text import stray_characters
 
 logger = logging.getLogger(__name__)
@@ -66,8 +67,17 @@ def _highlighted(result: AnalysisResult) -> list[tuple[str, str | None]]:
     return segments
 
 
-def _records_from_upload(path: Path) -> list[tuple[int, dict | None, str | None]]:
-    """``(row number, row, error)`` in input order from an uploaded file (``service.frontends.rows``)."""
+def _too_many_rows(count: str, max_rows: int) -> gr.Error:
+    return gr.Error(
+        f"Berkas berisi {count} baris; batasnya {max_rows:,} per unggahan. Bagi berkasnya, atau pakai CLI "
+        f"(python -m service analyze) untuk berkas besar. / {count} rows; the limit is {max_rows:,} per upload "
+        "(max_batch_rows): split the file or use the CLI."
+    )
+
+
+def _records_from_upload(path: Path, max_rows: int) -> list[tuple[int, dict | None, str | None]]:
+    """``(row number, row, error)`` in input order from an uploaded file (``service.frontends.rows``); a file of
+    more than ``max_rows`` rows is refused before more than ``max_rows + 1`` of them are read."""
     size = path.stat().st_size
     if size > MAX_UPLOAD_BYTES:
         raise gr.Error(f"Berkas terlalu besar ({size / 1e6:.1f} MB); batasnya {MAX_UPLOAD_BYTES // 1_000_000} MB.")
@@ -79,9 +89,15 @@ def _records_from_upload(path: Path) -> list[tuple[int, dict | None, str | None]
         kinds = ", ".join(sorted(FORMATS))
         raise gr.Error(f"Jenis berkas {path.suffix or '(tanpa ekstensi)'} tidak didukung: gunakan {kinds}.")
     try:
-        return list(read_rows(path, fmt))
+        total = count_rows(path, fmt)
+        if total is not None and total > max_rows:
+            raise _too_many_rows(f"{total:,}", max_rows)
+        records = list(itertools.islice(read_rows(path, fmt), max_rows + 1))
     except RowsError as error:
         raise gr.Error(str(error)) from None
+    if len(records) > max_rows:
+        raise _too_many_rows(f"lebih dari {max_rows:,} / more than {max_rows:,}", max_rows)
+    return records
 
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -182,13 +198,7 @@ def batch_handler(analyzer: Analyzer, names: dict[str, str], max_rows: int, down
     def analyze_upload(file, max_sentences: float, ratio: float = 0.0, progress=gr.Progress()):  # noqa: B008
         if file is None:
             raise gr.Error("Unggah berkas dulu. / Upload a file first.")
-        records = _records_from_upload(Path(file if isinstance(file, str) else file.name))
-        if len(records) > max_rows:
-            raise gr.Error(
-                f"Berkas berisi {len(records):,} baris; batasnya {max_rows:,} per unggahan. Bagi berkasnya, atau "
-                f"pakai CLI (python -m service analyze) untuk berkas besar. / {len(records):,} rows; the limit is "
-                f"{max_rows:,} per upload (max_batch_rows): split the file or use the CLI."
-            )
+        records = _records_from_upload(Path(file if isinstance(file, str) else file.name), max_rows)
         results: list[dict] = []  # the CLI's lines, in input order
         for start in progress.tqdm(range(0, len(records), 16), desc="Menganalisis"):
             chunk = records[start : start + 16]

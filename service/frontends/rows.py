@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime
 import decimal
+import io
 import json
 import re
 import sys
@@ -77,22 +78,28 @@ def read_jsonl(source: Path | BinaryIO) -> Iterator[Record]:
 
 
 def read_csv(source: Path | BinaryIO) -> Iterator[Record]:
-    """Every record after the header (which needs a ``text`` column); raises ``RowsError`` without one."""
+    """Every record after the header (which needs a ``text`` column); raises ``RowsError`` without one, or
+    where the file stops being CSV. Any line endings (CRLF, LF, CR); quoted fields may span lines."""
     path = source if isinstance(source, (str, Path)) else getattr(source, "name", "input")
     with _binary(source) as handle:
-        header_raw = handle.readline()
-        try:
-            header = next(csv.reader([_decode(header_raw)]))
-        except (ValueError, StopIteration) as error:
-            raise RowsError(f"{path}: cannot read the CSV header ({error})") from None
-        header = [h.strip().lower() for h in header]
-        if "text" not in header:
-            raise RowsError(f"{path}: the CSV needs a 'text' column (found: {', '.join(header)})")
-        number = 1
-
-        # Records may span lines (quoted newlines), so feed decoded lines to one csv.reader.
-        for values in csv.reader(_decode(raw) for raw in handle):
+        text = io.TextIOWrapper(handle, encoding="utf-8-sig", errors="replace", newline="")
+        records = csv.reader(text)
+        number = 0
+        while True:
+            try:
+                values = next(records)
+            except StopIteration:
+                if number == 0:
+                    raise RowsError(f"{path}: cannot read the CSV header (the file is empty)") from None
+                return
+            except csv.Error as error:  # the file's structure is broken here: what follows cannot be trusted
+                raise RowsError(f"{path}: record {number + 1} cannot be read as CSV ({error})") from None
             number += 1
+            if number == 1:
+                header = [h.strip().lower() for h in values]
+                if "text" not in header:
+                    raise RowsError(f"{path}: the CSV needs a 'text' column (found: {', '.join(header)})")
+                continue
             if not values or values == [""]:
                 continue
             if len(values) != len(header):
@@ -123,7 +130,7 @@ def _plain(value):
         return _decode(value)
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):  # lists, and map columns (lists of key-value tuples)
         return [_plain(v) for v in value]
     return value
 
@@ -134,12 +141,30 @@ def read_parquet(source: Path | BinaryIO) -> Iterator[Record]:
         import pyarrow.parquet as pq
     except ImportError:
         raise RowsError("reading Parquet needs pyarrow: pip install pyarrow") from None
+    import pyarrow as pa
+
+    path = source if isinstance(source, (str, Path)) else getattr(source, "name", "input")
     with _binary(source) as handle:
         number = 0
-        for batch in pq.ParquetFile(handle).iter_batches(batch_size=1024):
-            for row in batch.to_pylist():
-                number += 1
-                yield number, {key: _plain(value) for key, value in row.items()}, None
+        try:
+            for batch in pq.ParquetFile(handle).iter_batches(batch_size=1024):
+                for row in batch.to_pylist():
+                    number += 1
+                    yield number, {key: _plain(value) for key, value in row.items()}, None
+        except (pa.ArrowException, OSError) as error:
+            raise RowsError(f"{path}: cannot be read as Parquet after row {number} ({error})") from None
+
+
+def count_rows(path: Path, fmt: str) -> int | None:
+    """How many rows ``path`` holds without reading them: Parquet's metadata, None for other formats."""
+    if fmt != "parquet":
+        return None
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path).metadata.num_rows
+    except Exception as error:  # noqa: BLE001 - any unreadable file is the reader's error to report
+        raise RowsError(f"{path}: cannot be read as Parquet ({error})") from None
 
 
 READERS = {"jsonl": read_jsonl, "csv": read_csv, "txt": read_txt, "parquet": read_parquet}
