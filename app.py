@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 
-from service.analyzer import Analyzer
+from service.analyzer import Analyzer, LoadError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Articles batched alone, as the CLI does: a Batch upload gives the CLI's lines for the same file.
         analyzer = Analyzer.load(independent_batches=True)
-    except FileNotFoundError as error:
+    except LoadError as error:
         print(f"Warta cannot start: {error}", file=sys.stderr)
         return 1
     from service.frontends.app import CSS, build_app

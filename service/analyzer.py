@@ -15,7 +15,9 @@ import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from service.backbone.resolve import sha256_file
+import yaml
+
+from service.backbone.resolve import BackboneError, sha256_file
 from service.config import DEFAULT_SERVICE_CONFIG, load_labels, load_settings, project_path
 from service.engines.backend import backend_choice, inference_precision, requested_backend
 from service.models.onnx import OnnxBuildError, load_onnx_models
@@ -41,6 +43,10 @@ BINARY_SHARE = 0.05  # above this share of control/undecodable characters an inp
 
 class InputError(ValueError):
     """An article that cannot be analysed; the message is meant for the user."""
+
+
+class LoadError(RuntimeError):
+    """The models cannot be loaded (a missing model or backbone, a broken setting); one line for the user."""
 
 
 @dataclass
@@ -166,11 +172,23 @@ class Analyzer:
         """Both models as configured in ``config_path``; ``backend`` (auto, onnx, torch) overrides
         ``WARTA_BACKEND`` and the config's ``backend``; ``threads`` overrides the config's ONNX Runtime threads.
 
-        ``independent_batches`` (ONNX backend): encode each article in batches of its own, so its result
-        never depends on the articles batched with it (int8 quantises activations per call) at 10-20 %
-        of throughput; the CLI and ``service.distributed`` turn it on (exact resume, Ray = CLI)."""
+        ``independent_batches``: encode each article in batches of its own, so its result never depends on
+        the articles batched with it (int8 quantises activations per call; padding changes PyTorch's sums)
+        at some throughput; the CLI, the app and ``service.distributed`` turn it on (exact resume, app =
+        Ray = CLI).
+
+        Raises ``LoadError`` (one line saying what is missing or wrong) when the models cannot load."""
+        try:
+            return cls._load(classifier_dir, summarizer_dir, config_path, backend, threads, bool(independent_batches))
+        except (OSError, KeyError, ValueError, yaml.YAMLError, BackboneError, OnnxBuildError) as error:
+            message = f"missing setting {error}" if isinstance(error, KeyError) else str(error).splitlines()[0]
+            raise LoadError(f"cannot load the models: {message}") from error
+
+    @classmethod
+    def _load(cls, classifier_dir, summarizer_dir, config_path, backend, threads, independent_batches) -> Analyzer:
         settings = load_settings(config_path)
         cache_dir, backbone = settings.get("cache_dir"), settings.get("backbone")
+        by_document = bool(independent_batches or settings.get("independent_batches", False))
         classifier_path = project_path(classifier_dir or settings["classifier_dir"])
         summarizer_path = project_path(summarizer_dir or settings["summarizer_dir"])
         if backend_choice(settings.get("backend"), backend) == "onnx":
@@ -181,7 +199,7 @@ class Analyzer:
                     backbone,
                     cache_dir,
                     threads or settings.get("threads"),
-                    bool(independent_batches or settings.get("independent_batches", False)),
+                    by_document,
                 )
                 analyzer = cls(classifier, summarizer, settings, backend="onnx-int8")
                 analyzer.version = models_version(classifier_path, summarizer_path)
@@ -190,9 +208,9 @@ class Analyzer:
                 if requested_backend(settings.get("backend"), backend) == "onnx":
                     raise
                 logger.warning("%s; falling back to the PyTorch backend", error)
-        classifier = TopicClassifier.load(classifier_path, backbone, cache_dir)
+        classifier = TopicClassifier.load(classifier_path, backbone, cache_dir, by_document=by_document)
         shared = (classifier.backbone, classifier.tokenizer, classifier.resolved)
-        summarizer = Summarizer.load(summarizer_path, backbone, cache_dir, shared)
+        summarizer = Summarizer.load(summarizer_path, backbone, cache_dir, shared, by_document=by_document)
         analyzer = cls(classifier, summarizer, settings, backend=f"torch-{inference_precision()}")
         analyzer.version = models_version(classifier_path, summarizer_path)
         return analyzer

@@ -12,6 +12,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.fixtures.articles import HEALTH, REGIONAL_GOVERNMENT, SCRAPED_REGIONAL, SPORT
 from training.config import PROJECT_ROOT
 
@@ -69,7 +71,9 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
     assert finished.returncode == 0, finished.stderr
     assert f"{ROWS - kept} rows written" in finished.stderr and f"{kept} already there" in finished.stderr
     assert resumed.read_text().splitlines() == expected  # one line per row, in order, byte for byte
-    assert not partial.exists() and json.loads((tmp_path / "resumed.jsonl.run.json").read_text())["complete"]
+    record = json.loads((tmp_path / "resumed.jsonl.run.json").read_text())
+    assert not partial.exists() and record["complete"] and record["rows"] == ROWS
+    assert not (tmp_path / "resumed.jsonl.partial.run.json").exists()
     again = subprocess.run(cli(source, resumed, "--resume"), cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert again.returncode == 0 and f"0 rows written to {resumed} (0 with errors, {ROWS} already" in again.stderr
     assert resumed.read_text().splitlines() == expected
@@ -87,6 +91,9 @@ def test_resume_refuses_another_input_or_other_options_and_touches_nothing(tmp_p
     subprocess.run(cli(first, output), cwd=PROJECT_ROOT, check=True, capture_output=True)
     partial = tmp_path / "out.jsonl.partial"
     os.replace(output, partial)  # as if a run over a.jsonl had been killed after all its rows
+    record = json.loads((tmp_path / "out.jsonl.run.json").read_text()) | {"complete": False}
+    (tmp_path / "out.jsonl.partial.run.json").write_text(json.dumps(record))
+    (tmp_path / "out.jsonl.run.json").unlink()
     before = snapshot(tmp_path)
     for command, reason in (
         (cli(second, output, "--resume"), "input_sha256"),
@@ -95,7 +102,7 @@ def test_resume_refuses_another_input_or_other_options_and_touches_nothing(tmp_p
         refused = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True)
         assert refused.returncode == 2 and "another run" in refused.stderr and reason in refused.stderr
         assert snapshot(tmp_path) == before
-    record = tmp_path / "out.jsonl.run.json"  # the same run, but a line whose id is not the input's
+    record = tmp_path / "out.jsonl.partial.run.json"  # the same run, but a line whose id is not the input's
     data = partial.read_text().splitlines()
     data[1] = data[1].replace('"id": "a1"', '"id": "zz"')
     partial.write_text("\n".join(data) + "\n")
@@ -118,15 +125,47 @@ def test_the_input_is_never_the_output(tmp_path):
 
 def test_overwrite_keeps_the_old_output_until_the_new_one_is_complete(tmp_path):
     source, output = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
-    source.write_text(json.dumps({"id": "1", "text": SPORT}) + "\n")
+    write_input(source)
     output.write_text("old\n")
-    bad_config = tmp_path / "service.yaml"
-    bad_config.write_text("classifier_dir: /nonexistent/classifier\nsummarizer_dir: /nonexistent/summarizer\n")
-    command = cli(source, output, "--overwrite", "--config", str(bad_config))
+    partial = tmp_path / "out.jsonl.partial"
+    run = subprocess.Popen(
+        cli(source, output, "--overwrite"), cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while complete_lines(partial) < 2 * CHUNK and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.01)
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    assert run.returncode == -signal.SIGKILL and complete_lines(partial) >= 2 * CHUNK
+    assert output.read_text() == "old\n"  # killed mid-run: the old output is whole
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        "classifier_dir: /nonexistent/classifier\nsummarizer_dir: /nonexistent/summarizer\n",
+        "backend: [onnx\n",  # not YAML
+        "backend: tensorrt\n",
+    ],
+    ids=["missing-model", "broken-yaml", "unknown-backend"],
+)
+def test_a_model_that_cannot_load_is_a_one_line_error(tmp_path, config):
+    source, output = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text(json.dumps({"id": "1", "text": SPORT}) + "\n")
+    (tmp_path / "service.yaml").write_text(config)
+    command = cli(source, output, "--config", str(tmp_path / "service.yaml"))
     failed = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True)
-    assert failed.returncode == 2 and "Traceback" not in failed.stderr
-    assert "error: cannot load the models" in failed.stderr and "/nonexistent/classifier" in failed.stderr
-    assert output.read_text() == "old\n"
+    assert failed.returncode == 2 and "Traceback" not in failed.stderr, failed.stderr
+    errors = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "cannot load the models" in errors[0] and not output.exists()
+
+
+def test_an_unreadable_input_is_refused_before_any_file_is_written(tmp_path):
+    source, output = tmp_path / "in.csv", tmp_path / "out.jsonl"
+    source.write_text("id,body\n1,no text column\n")
+    failed = subprocess.run(cli(source, output), cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert failed.returncode == 2 and "'text' column" in failed.stderr and "Traceback" not in failed.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
 
 
 def test_existing_output_is_not_overwritten_silently(tmp_path):

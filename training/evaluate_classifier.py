@@ -141,9 +141,10 @@ def load_for_scoring(model_dir: Path, backend: str | None) -> tuple[TopicClassif
         from service.models.onnx import load_onnx_models
 
         summarizer = project_path(settings["summarizer_dir"])  # the ONNX entry holds both models
-        classifier, _ = load_onnx_models(model_dir, summarizer, None, settings.get("cache_dir"))
+        # Each article batched alone, as the CLI, the app and Ray serve it.
+        classifier, _ = load_onnx_models(model_dir, summarizer, None, settings.get("cache_dir"), None, True)
         return classifier, "onnx-int8"
-    return TopicClassifier.load(model_dir), f"torch-{inference_precision()}"
+    return TopicClassifier.load(model_dir, by_document=True), f"torch-{inference_precision()}"
 
 
 def main(argv: list[str] | None = None) -> None:

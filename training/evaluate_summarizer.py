@@ -185,7 +185,7 @@ def raw_check(path: Path, model_dir: Path, count: int = 30, min_words: int = 150
     import pandas as pd
 
     from service.analyzer import Analyzer
-    from service.models.summaries.features import MIN_SUMMARYWORDS, WORD
+    from service.models.summaries.features import MIN_SUMMARY_WORDS, WORD
     from service.text import is_heading
 
     frame = pd.read_csv(path)
@@ -199,7 +199,7 @@ def raw_check(path: Path, model_dir: Path, count: int = 30, min_words: int = 150
         "file": path.name,
         "articles": len(rows),
         "summary_sentences": len(sentences),
-        "fragments_of_3_words_or_fewer": [s for s in sentences if len(WORD.findall(s)) < MIN_SUMMARYWORDS],
+        "fragments_of_3_words_or_fewer": [s for s in sentences if len(WORD.findall(s)) < MIN_SUMMARY_WORDS],
         "headings": [s for s in sentences if is_heading(s)],
         "errors": [r.error for r in results if r.error],
     }

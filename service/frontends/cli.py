@@ -48,28 +48,44 @@ class RunError(Exception):
 
 @dataclass
 class RunFiles:
-    """Where a run writes: ``output`` appears only when the run is complete; until then lines go to
-    ``partial``; ``record`` says what the run is (input fingerprint, options, backend, models)."""
+    """Where a run writes. ``output`` appears only when the run is complete, with ``record`` saying what it
+    is (input fingerprint, options, settings, backend and engine versions, models, rows); until then the
+    lines go to ``partial`` and its description to ``partial_record``. Each record describes exactly the
+    file beside it, so a record can never vouch for another run's lines."""
 
     output: Path
 
+    def _beside(self, suffix: str) -> Path:
+        return self.output.with_name(self.output.name + suffix)
+
     @property
     def partial(self) -> Path:
-        return self.output.with_name(self.output.name + ".partial")
+        return self._beside(".partial")
 
     @property
     def record(self) -> Path:
-        return self.output.with_name(self.output.name + ".run.json")
+        return self._beside(".run.json")
+
+    @property
+    def partial_record(self) -> Path:
+        return self._beside(".partial.run.json")
+
+    def all(self) -> tuple[Path, ...]:
+        return self.output, self.partial, self.record, self.partial_record
 
 
 def run_identity(input_path: Path, fmt: str, options: dict, analyzer) -> dict:
-    """What makes two runs the same run: the input's content, how it is read, the options that change
-    results, the backend and the models' version."""
+    """What makes two runs the same run: the input's content, how it is read, the options and settings that
+    change results, the backend, the versions of the engine that runs it and the models' version."""
+    from service.models.onnx import package_versions
+
     return {
         "input_sha256": sha256_file(input_path),
         "format": fmt,
         "options": options,
+        "settings": {key: analyzer.settings.get(key) for key in ("max_chars", "min_words")},
         "backend": analyzer.backend,
+        "engine": package_versions(),
         "models": analyzer.version,
     }
 
@@ -82,7 +98,7 @@ def same_file(a: Path, b: Path) -> bool:
 
 
 def check_paths(input_path: Path, files: RunFiles) -> None:
-    for path in (files.output, files.partial, files.record):
+    for path in files.all():
         if same_file(input_path, path):
             raise RunError(f"{path} is the input file itself: choose another --output (the input is never written)")
 
@@ -91,6 +107,16 @@ def _write_json(path: Path, data: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+
+
+def _read_record(path: Path, target: Path) -> dict:
+    if not path.exists():
+        raise RunError(f"{target} has no run record ({path.name}): it was not written by this CLI's run; "
+                       "use --overwrite to start again")  # fmt: skip
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        raise RunError(f"{path} is damaged; use --overwrite to start again") from None
 
 
 def written_lines(path: Path) -> tuple[list[tuple[int, str]], int]:
@@ -116,26 +142,25 @@ def record_id(record) -> str:
     return str(number) if error is not None else str(item_of(number, row)["id"])
 
 
-def resumable(files: RunFiles, identity: dict) -> Path | None:
-    """The file an earlier run of this very run left (``partial``, or ``output`` when it completed), or None
-    when there is none; raises ``RunError`` when what is there belongs to another run."""
-    target = files.partial if files.partial.exists() else files.output if files.output.exists() else None
-    if target is None:
+def resumable(files: RunFiles, identity: dict) -> tuple[Path, dict] | None:
+    """The file an earlier run of this very run left (``partial``, or ``output`` when it completed) and its
+    record, or None when there is none; raises ``RunError`` when what is there belongs to another run."""
+    if files.partial.exists():
+        target, record = files.partial, _read_record(files.partial_record, files.partial)
+    elif files.output.exists():
+        target, record = files.output, _read_record(files.record, files.output)
+        if not record.get("complete"):
+            raise RunError(f"{files.record} does not describe a complete {target}; use --overwrite to start again")
+    else:
         return None
-    if not files.record.exists():
-        raise RunError(f"{target} has no run record ({files.record.name}): it was not written by this CLI's run; "
-                       "use --overwrite to start again")  # fmt: skip
-    try:
-        record = json.loads(files.record.read_text(encoding="utf-8"))
-    except ValueError:
-        raise RunError(f"{files.record} is damaged; use --overwrite to start again") from None
     differences = [key for key in identity if record.get(key) != identity[key]]
     if differences:
         raise RunError(
             f"{target} is the output of another run (different {', '.join(differences)}): --resume continues only "
-            "the same input with the same options, backend and models; use --overwrite or another --output"
+            "the same input with the same options, settings, backend, engine and models; use --overwrite or "
+            "another --output"
         )
-    return target
+    return target, record
 
 
 def check_continues(target: Path, done: list[tuple[int, str]], records) -> None:
@@ -166,25 +191,32 @@ def analyze_file(
     """Analyse every row of ``input_path`` into ``output_path``, ``chunk_size`` rows at a time, each chunk
     flushed to ``OUTPUT.partial`` as it is done and renamed to ``output_path`` at the end (an existing
     output stays whole until then). With ``resume``, the rows an earlier run of the same input, options,
-    backend and models already wrote are checked (row numbers and ids) and skipped; anything else is
-    refused with ``RunError`` before a file is touched. Results do not depend on how rows were chunked."""
+    settings, backend, engine and models already wrote are checked (row numbers and ids) and skipped;
+    anything else is refused with ``RunError``, and an unreadable input with ``RowsError``, before a file
+    is touched. Results do not depend on how rows were chunked."""
     from tqdm import tqdm
 
     files = RunFiles(output_path)
     check_paths(input_path, files)
     identity = run_identity(input_path, fmt, {"max_sentences": max_sentences, "ratio": ratio}, analyzer)
-    target = resumable(files, identity) if resume else None
+    found = resumable(files, identity) if resume else None
+    target = found[0] if found else None
     done, keep = written_lines(target) if target else ([], 0)
+    rows = read_rows(input_path, fmt)
+    first = list(itertools.islice(rows, 1))  # an unreadable input fails here, before anything is written
     if target:
         check_continues(target, done, read_rows(input_path, fmt))
-    if target == files.output:  # already complete: nothing to write
+    if target == files.output:  # complete: nothing to write, if every row is there
+        if found[1].get("rows") != len(done):
+            raise RunError(f"{target} holds {len(done)} lines, its record says {found[1].get('rows')}; use --overwrite")
         return {"rows": 0, "errors": 0, "resumed": len(done)}
     if target:
         if keep < target.stat().st_size:
             logger.warning("%s: discarding a partial last line (%d bytes)", target, target.stat().st_size - keep)
         with open(target, "rb+") as handle:
             handle.truncate(keep)
-    _write_json(files.record, {**identity, "input": str(input_path.resolve()), "complete": False})
+    description = {**identity, "input": str(input_path.resolve())}
+    _write_json(files.partial_record, {**description, "complete": False})
     counts = {"rows": 0, "errors": 0, "resumed": len(done)}
     with (
         open(files.partial, "a" if done else "w", encoding="utf-8") as out,
@@ -201,13 +233,15 @@ def analyze_file(
             bar.update(len(pending))
             pending.clear()
 
-        for record in itertools.islice(read_rows(input_path, fmt), len(done), None):
+        for record in itertools.islice(itertools.chain(first, rows), len(done), None):
             pending.append(record)
             if len(pending) >= chunk_size:
                 flush()
         flush()
+        os.fsync(out.fileno())  # on disk before the rename makes it the output
     os.replace(files.partial, files.output)
-    _write_json(files.record, {**identity, "input": str(input_path.resolve()), "complete": True})
+    _write_json(files.record, {**description, "complete": True, "rows": len(done) + counts["rows"]})
+    files.partial_record.unlink()
     return counts
 
 
@@ -280,18 +314,15 @@ def check_analyze_args(parser: argparse.ArgumentParser, args: argparse.Namespace
 
 
 def load_analyzer(config: Path | None):
-    """The Analyzer, or ``RunError`` with one line saying what is missing (a model, the backbone, the config)."""
-    from service.analyzer import Analyzer
-    from service.backbone.resolve import BackboneError
+    """The Analyzer, or ``RunError`` with one line saying what is missing (a model, the backbone, a setting)."""
+    from service.analyzer import Analyzer, LoadError
     from service.config import DEFAULT_SERVICE_CONFIG
-    from service.models.onnx import OnnxBuildError
 
     try:
         # Independent batches: a row's result never depends on its neighbours, so --resume and Ray match.
         analyzer = Analyzer.load(config_path=config or DEFAULT_SERVICE_CONFIG, independent_batches=True)
-    except (OSError, KeyError, ValueError, BackboneError, OnnxBuildError) as error:
-        message = f"missing setting {error}" if isinstance(error, KeyError) else str(error)
-        raise RunError(f"cannot load the models: {message}") from None
+    except LoadError as error:
+        raise RunError(str(error)) from None
     print(f"backend: {analyzer.backend} (WARTA_BACKEND=auto|onnx|torch chooses)", file=sys.stderr)
     return analyzer
 

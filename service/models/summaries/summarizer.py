@@ -169,7 +169,12 @@ class Summarizer:
 
     @classmethod
     def load(
-        cls, path: str | Path, backbone: str | None = None, cache_dir: Path | None = None, shared_backbone=None
+        cls,
+        path: str | Path,
+        backbone: str | None = None,
+        cache_dir: Path | None = None,
+        shared_backbone=None,
+        by_document: bool = False,
     ) -> Summarizer:
         """The artifact in ``path`` on its backbone, run by PyTorch."""
         from service.models.summaries.scorer import build_scorer
@@ -179,19 +184,18 @@ class Summarizer:
         model, tokenizer, _ = load_trained_backbone(
             path, "summariser", config.__dict__, backbone, cache_dir, shared_backbone
         )
-        return cls.from_torch(
-            model, tokenizer, load_weights(build_scorer(model.config.hidden_size, config), path), config
-        )
+        scorer = load_weights(build_scorer(model.config.hidden_size, config), path)
+        return cls.from_torch(model, tokenizer, scorer, config, by_document)
 
     @classmethod
-    def from_torch(cls, backbone, tokenizer, scorer, config: SummarizerConfig) -> Summarizer:
+    def from_torch(cls, backbone, tokenizer, scorer, config: SummarizerConfig, by_document: bool = False) -> Summarizer:
         """Run by PyTorch: the lower ``config.feature_layer`` layers of ``backbone`` (fewer if it has fewer)."""
         from service.engines.pytorch import encoder_layers, torch_lower
 
         n_lower = min(config.feature_layer, len(encoder_layers(backbone)))
         if scorer is not None:
             scorer.eval()
-        return cls(tokenizer, scorer, config, torch_lower(backbone.eval(), n_lower))
+        return cls(tokenizer, scorer, config, torch_lower(backbone.eval(), n_lower), by_document)
 
     def save_pretrained(self, path: str | Path) -> None:
         save_artifact(path, self.scorer, self.config.__dict__)

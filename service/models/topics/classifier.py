@@ -94,7 +94,14 @@ class TopicClassifier:
 
     @classmethod
     def from_torch(
-        cls, backbone, tokenizer, head, config: ClassifierConfig, resolved=None, lexical: LexicalModel | None = None
+        cls,
+        backbone,
+        tokenizer,
+        head,
+        config: ClassifierConfig,
+        resolved=None,
+        lexical: LexicalModel | None = None,
+        by_document: bool = False,
     ) -> TopicClassifier:
         from service.engines.pytorch import encoder_layers, torch_lower
         from service.models.topics.head import head_logits
@@ -104,7 +111,7 @@ class TopicClassifier:
         head.eval()
         return cls(
             tokenizer, config, torch_lower(backbone, n_lower), head_logits(head, backbone.config), n_lower, resolved,
-            lexical, head, backbone,
+            lexical, head, backbone, by_document=by_document,
         )  # fmt: skip
 
     @staticmethod
@@ -119,9 +126,14 @@ class TopicClassifier:
 
     @classmethod
     def load(
-        cls, path: str | Path, backbone: str | None = None, cache_dir: Path | None = None, shared_backbone=None
+        cls,
+        path: str | Path,
+        backbone: str | None = None,
+        cache_dir: Path | None = None,
+        shared_backbone=None,
+        by_document: bool = False,
     ) -> TopicClassifier:
-        """The artifact in ``path`` on its backbone, run by PyTorch."""
+        """The artifact in ``path`` on its backbone, run by PyTorch (``by_document``: ``encoder.window_batches``)."""
         from service.models.topics.head import new_head
 
         path = Path(path)
@@ -130,7 +142,7 @@ class TopicClassifier:
             path, "topic classifier", config.__dict__, backbone, cache_dir, shared_backbone
         )
         head = load_weights(new_head(model, len(config.labels), config.trainable_layers), path)
-        return cls.from_torch(model, tokenizer, head, config, resolved, lexical)
+        return cls.from_torch(model, tokenizer, head, config, resolved, lexical, by_document)
 
     def save_pretrained(self, path: str | Path) -> None:
         save_artifact(path, self.head, self.config.__dict__)
