@@ -80,8 +80,8 @@ def test_topics_and_summaries_do_not_know_each_other():
     assert crossing == []
 
 
-def test_no_circle():
-    graph = service_imports()
+def circles_in(graph: dict[str, set[str]]) -> list[str]:
+    """Every circle a depth-first walk of ``graph`` meets, as ``a -> b -> a``."""
     state: dict[str, int] = {}  # 1: on the current path, 2: done
     circles = []
 
@@ -97,7 +97,19 @@ def test_no_circle():
     for module in sorted(graph):
         if module not in state:
             visit(module, [module])
-    assert circles == []
+    return circles
+
+
+def test_no_circle():
+    assert circles_in(service_imports()) == []
+
+
+def test_the_circle_check_finds_the_circle_issue_18_removed():
+    graph = service_imports()
+    graph["service.models.summaries.features"] = graph["service.models.summaries.features"] | {
+        "service.models.summaries.scorer"
+    }  # the scorer <-> summariser circle, put back by hand
+    assert any("service.models.summaries.scorer" in circle for circle in circles_in(graph))
 
 
 def test_service_never_imports_training():

@@ -13,7 +13,7 @@ Each step is a committed command, run in this order in fresh processes (``--step
 - ``scale``: ``training.benchmark_scale`` (models/benchmark-scale.json: CLI memory, Ray Data);
 - ``readme``: the README's measured blocks (between ``<!-- report:NAME -->`` markers) from those files.
 
-The README's figures live only inside those blocks, so a stale number cannot survive a report.
+The README's measured figures live only inside those blocks, so a stale number cannot survive a report.
 """
 
 from __future__ import annotations
