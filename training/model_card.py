@@ -9,6 +9,7 @@ import yaml
 
 from training.annotation import load_agreement
 from training.compare_runs import render as render_runs
+from training.config import project_path
 from training.scorings import read_scorings, scorings_table
 
 
@@ -185,7 +186,7 @@ baselines and the publisher labels the topic set is their top label alone.
 
 Each half alone (macro-F1): {components or "–"}. Confusion matrix: `confusion_matrix.png` (counts in
 `eval.json`). Speed: {speed["articles_per_second"]} articles/s at batch 32 ({speed["articles"]} gold articles,
-{result.get("backend", "torch")} {result.get("precision", "")}, 2 CPU cores).
+{" ".join(filter(None, [result.get("backend", "torch"), result.get("precision")]))}, 2 CPU cores).
 
 ### Every scoring of this set (`scorings.jsonl`)
 
@@ -420,3 +421,19 @@ def write_summarizer_card(model_dir: Path) -> None:
         _summarizer_training_section(train, training, result),
     ]
     (model_dir / "README.md").write_text("\n".join(sections), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Rewrite both shipped model cards from the files next to them (``make report`` runs it last)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--classifier", default="models/topic-classifier")
+    parser.add_argument("--summarizer", default="models/summarizer")
+    args = parser.parse_args(argv)
+    write_classifier_card(project_path(args.classifier))
+    write_summarizer_card(project_path(args.summarizer))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,6 @@
 """Regenerate every figure the README, the model cards and the data card quote: ``make report``.
 
-    python -m training.report [--steps data topics summaries parity speed scale readme] [--dry-run]
+    python -m training.report [--steps data topics summaries parity speed scale cards readme] [--dry-run]
 
 Each step is a committed command, run in this order in fresh processes (``--steps`` picks some):
 
@@ -11,6 +11,7 @@ Each step is a committed command, run in this order in fresh processes (``--step
 - ``parity``: ``training.evaluate_backends`` (models/backend-parity.json);
 - ``speed``: ``training.benchmark_service --compare`` (models/benchmark.json);
 - ``scale``: ``training.benchmark_scale`` (models/benchmark-scale.json: CLI memory, Ray Data);
+- ``cards``: ``training.model_card``, both model cards once more (the parity step adds scorings);
 - ``readme``: the README's measured blocks (between ``<!-- report:NAME -->`` markers) from those files.
 
 The README's measured figures live only inside those blocks, so a stale number cannot survive a report.
@@ -39,6 +40,7 @@ STEPS = {
     "parity": [["training.evaluate_backends"]],
     "speed": [["training.benchmark_service", "--compare", "--out", "models/benchmark.json"]],
     "scale": [["training.benchmark_scale", "--out", "models/benchmark-scale.json"]],
+    "cards": [["training.model_card"]],
     "readme": [],
 }
 

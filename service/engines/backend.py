@@ -25,9 +25,10 @@ def requested_backend(setting: str | None = None, explicit: str | None = None) -
 def backend_choice(setting: str | None = None, explicit: str | None = None) -> str:
     """``onnx`` or ``torch``: the requested backend with ``auto`` resolved.
 
-    ``auto`` is ONNX Runtime int8 whenever ``onnxruntime`` is installed: measured side by side
-    (``training.benchmark_service --compare``) it is faster than PyTorch fp32 and bf16 alike, on
-    AVX-512 CPUs with native bf16 too.
+    ``auto`` is ONNX Runtime int8 whenever ``onnxruntime`` is installed: the smallest memory and the
+    quickest start everywhere, the fastest on the AMD EPYC measured, but not on an Intel Xeon with AMX,
+    where PyTorch bf16 has the higher throughput (``training.benchmark_service --compare``; README).
+    Choosing by measurement on the running CPU is still to come.
     """
     choice = requested_backend(setting, explicit)
     if choice == "auto":
