@@ -9,6 +9,7 @@ Every result is a plain dataclass; ``to_dict()`` is exactly the CLI's JSON line.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
@@ -143,13 +144,18 @@ class Analyzer:
     """
 
     def __init__(
-        self, classifier: TopicClassifier, summarizer: Summarizer, settings: dict | None = None, backend: str = "torch"
+        self,
+        classifier: TopicClassifier,
+        summarizer: Summarizer,
+        settings: dict | None = None,
+        backend: str = "torch",
+        model_dirs: tuple[Path, Path] | None = None,
     ):
         self.classifier, self.summarizer = classifier, summarizer
+        self.model_dirs = model_dirs  # (classifier, summariser) artifact directories, when loaded from them
         self.settings = settings or {}
         self.backend = backend  # "onnx-int8", "torch-fp32" or "torch-bf16": what runs the encoder
         self.labels = load_labels()
-        self.version = "unversioned"  # what models answer: set by ``load`` (``models_version``)
         self.shared_pass = (
             classifier.n_lower == summarizer.config.feature_layer
             and classifier.config.max_length == summarizer.config.max_length
@@ -201,9 +207,7 @@ class Analyzer:
                     threads or settings.get("threads"),
                     by_document,
                 )
-                analyzer = cls(classifier, summarizer, settings, backend="onnx-int8")
-                analyzer.version = models_version(classifier_path, summarizer_path)
-                return analyzer
+                return cls(classifier, summarizer, settings, "onnx-int8", (classifier_path, summarizer_path))
             except OnnxBuildError as error:
                 if requested_backend(settings.get("backend"), backend) == "onnx":
                     raise
@@ -211,9 +215,13 @@ class Analyzer:
         classifier = TopicClassifier.load(classifier_path, backbone, cache_dir, by_document=by_document)
         shared = (classifier.backbone, classifier.tokenizer, classifier.resolved)
         summarizer = Summarizer.load(summarizer_path, backbone, cache_dir, shared, by_document=by_document)
-        analyzer = cls(classifier, summarizer, settings, backend=f"torch-{inference_precision()}")
-        analyzer.version = models_version(classifier_path, summarizer_path)
-        return analyzer
+        backend_name = f"torch-{inference_precision()}"
+        return cls(classifier, summarizer, settings, backend_name, (classifier_path, summarizer_path))
+
+    @functools.cached_property
+    def version(self) -> str:
+        """What the models answer from (``models_version``; hashed on first use, not at start-up)."""
+        return models_version(*self.model_dirs) if self.model_dirs else "unversioned"
 
     def _prepare_all(self, items) -> list[PreparedArticle | AnalysisResult]:
         limits = {k: self.settings[k] for k in ("max_chars", "min_words") if k in self.settings}
