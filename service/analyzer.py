@@ -18,7 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from service.backbone.resolve import BackboneError, sha256_file
+from service.backbone.artifacts import digest_files
+from service.backbone.resolve import BackboneError
 from service.config import DEFAULT_SERVICE_CONFIG, load_labels, load_settings, project_path
 from service.engines.backend import backend_choice, inference_precision, requested_backend
 from service.models.onnx import OnnxBuildError, load_onnx_models
@@ -130,10 +131,8 @@ def models_version(classifier_path: Path, summarizer_path: Path) -> str:
     """A short hash of the files both models answer from (weights, configs, lexical model): a retrained or
     replaced model gets a new version, a re-run evaluation does not."""
     digest = hashlib.sha256()
-    for path, names in ((classifier_path, TopicClassifier.FILES), (summarizer_path, Summarizer.FILES)):
-        for name in names:
-            file = Path(path) / name
-            digest.update(f"{name}:{sha256_file(file) if file.exists() else '-'};".encode())
+    digest_files(digest, classifier_path, TopicClassifier.FILES)
+    digest_files(digest, summarizer_path, Summarizer.FILES)
     return digest.hexdigest()[:16]
 
 

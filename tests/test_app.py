@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from service.frontends.examples import EXAMPLES
-from training.config import PROJECT_ROOT
+from training.config import PROJECT_ROOT, project_path
 
 
 def _free_port() -> int:
@@ -127,19 +127,24 @@ def test_batch_txt_with_windows_line_endings_is_split_into_articles(server, tmp_
 def test_batch_upload_over_the_row_cap_is_refused_with_a_clear_message(server, tmp_path):
     from gradio_client import Client, handle_file
 
-    source = tmp_path / "many.jsonl"  # 2,001 short rows: over the default max_batch_rows (2,000)
-    source.write_text("".join(json.dumps({"id": str(i), "text": "pasar murah"}) + "\n" for i in range(2001)))
+    source = tmp_path / "many.csv"  # 2,001 short rows: over the default max_batch_rows (2,000); CSV is read to count
+    source.write_text("id,text\n" + "".join(f"{i},pasar murah\n" for i in range(2001)))
     started = time.time()
     with pytest.raises(Exception, match="more than 2,000 rows; the limit is 2,000"):
         Client(server, verbose=False).predict(handle_file(str(source)), 2, 0, api_name="/analyze_batch")
     assert time.time() - started < 30  # refused before any analysis
+    counted = tmp_path / "many.jsonl"  # JSONL is counted by its lines, exactly, before any row is parsed
+    counted.write_text("".join(json.dumps({"id": str(i), "text": "pasar murah"}) + "\n" for i in range(2001)))
+    with pytest.raises(Exception, match="2,001 rows; the limit is 2,000"):
+        Client(server, verbose=False).predict(handle_file(str(counted)), 2, 0, api_name="/analyze_batch")
 
 
 def test_about_tab_names_each_figure_by_the_set_it_was_measured_on():
     from service.config import load_labels
     from service.frontends.app import _about
 
-    sections = _about(load_labels()).split("\n## ")
+    shipped = (project_path("models/topic-classifier"), project_path("models/summarizer"))
+    sections = _about(load_labels(), shipped).split("\n## ")
     classifier = next(s for s in sections if s.startswith("Klasifikasi topik"))
     summary = next(s for s in sections if s.startswith("Ringkasan"))
     assert "uji pengembangan" in classifier and "model bahasa" in classifier

@@ -35,16 +35,6 @@ def full_articles(count: int) -> list[str]:
     return texts[:count]
 
 
-def cli_lines(texts: list[str], directory: Path) -> tuple[list[dict], float]:
-    source, output = directory / "in.jsonl", directory / "cli.jsonl"
-    source.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(texts)))
-    began = time.perf_counter()
-    command = [sys.executable, "-m", "service", "analyze", "--input", str(source), "--output", str(output)]
-    subprocess.run(command, cwd=PROJECT_ROOT, check=True, capture_output=True)
-    seconds = time.perf_counter() - began
-    return [json.loads(line) for line in output.read_text().splitlines()], seconds
-
-
 def ray_run(source: Path, output: Path, workers: int) -> tuple[list[dict], float]:
     from service.frontends.distributed import read_output
 
@@ -71,11 +61,8 @@ def main(argv: list[str] | None = None) -> None:
     texts = full_articles(args.rows)
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        expected, seconds = cli_lines(texts, directory)
-        report["distributed"]["cli"] = {
-            "seconds": round(seconds, 1),
-            "articles_per_second": round(len(texts) / seconds, 2),
-        }
+        report["distributed"]["cli"] = cli_run("onnx-int8", texts, directory)
+        expected = [json.loads(line) for line in (directory / "out.jsonl").read_text().splitlines()]
         for workers in (1, 2):
             lines, seconds = ray_run(directory / "in.jsonl", directory / f"ray-{workers}", workers)
             report["distributed"][f"workers_{workers}"] = {

@@ -91,10 +91,11 @@ def cold_start(backend: str, text: str, repeats: int) -> dict:
     return runs[len(runs) // 2] | {"runs": repeats, "process_seconds_all": [r["process_seconds"] for r in runs]}
 
 
-def cli_run(backend: str, texts: list[str]) -> dict:
-    """``python -m service analyze`` over ``texts`` as JSONL: wall time and peak RSS (GNU time)."""
+def cli_run(backend: str, texts: list[str], directory: Path | None = None) -> dict:
+    """``python -m service analyze`` over ``texts`` as JSONL: wall time and peak RSS (GNU time). The input
+    and output (``in.jsonl``, ``out.jsonl``) are kept in ``directory`` when given."""
     with tempfile.TemporaryDirectory() as tmp:
-        source, output = Path(tmp) / "in.jsonl", Path(tmp) / "out.jsonl"
+        source, output = Path(directory or tmp) / "in.jsonl", Path(directory or tmp) / "out.jsonl"
         source.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(texts)))
         command = ["/usr/bin/time", "-f", "%M", sys.executable, "-m", "service", "analyze"]
         begin = time.perf_counter()

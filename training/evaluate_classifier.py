@@ -27,7 +27,6 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-from service.engines.backend import inference_precision
 from service.models.topics.classifier import TopicClassifier
 from service.models.topics.probabilities import softmax
 from training.baselines import tfidf_logreg
@@ -125,26 +124,18 @@ def measure_speed(classifier: TopicClassifier, texts: list[str], batch_size: int
     return {
         "articles": len(texts),
         "batch_size": batch_size,
-        "precision": inference_precision(),
         "seconds": round(seconds, 2),
         "articles_per_second": round(len(texts) / seconds, 2),
     }
 
 
 def load_for_scoring(model_dir: Path, backend: str | None) -> tuple[TopicClassifier, str]:
-    """The classifier in ``model_dir`` on ``backend`` (None: the serving default) and that backend's name."""
-    from service.config import load_settings
-    from service.engines.backend import backend_choice
+    """The classifier in ``model_dir`` as the service runs it (``backend``, default the serving default; each
+    article batched alone, as the CLI, the app and Ray serve it) and that backend's name."""
+    from service.analyzer import Analyzer
 
-    settings = load_settings()
-    if backend_choice(settings.get("backend"), backend) == "onnx":
-        from service.models.onnx import load_onnx_models
-
-        summarizer = project_path(settings["summarizer_dir"])  # the ONNX entry holds both models
-        # Each article batched alone, as the CLI, the app and Ray serve it.
-        classifier, _ = load_onnx_models(model_dir, summarizer, None, settings.get("cache_dir"), None, True)
-        return classifier, "onnx-int8"
-    return TopicClassifier.load(model_dir, by_document=True), f"torch-{inference_precision()}"
+    analyzer = Analyzer.load(classifier_dir=model_dir, backend=backend, independent_batches=True)
+    return analyzer.classifier, analyzer.backend
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -224,8 +215,7 @@ def main(argv: list[str] | None = None) -> None:
         "lexical_weight": classifier.config.lexical_weight,
         "threshold": classifier.config.threshold,
         "backend": backend,
-        "precision": inference_precision() if backend.startswith("torch") else "",
-        "speed_batch_32": measure_speed(classifier, texts[: args.speed_sample]) | {"precision": backend},
+        "speed_batch_32": measure_speed(classifier, texts[: args.speed_sample]) | {"backend": backend},
         "macro_f1_gain_over_tfidf_careful": round(
             result["model"]["macro_f1"] - result["tfidf_careful_labels"]["macro_f1"], 4
         ),

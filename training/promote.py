@@ -44,6 +44,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from service.backbone.artifacts import ARTIFACT_FILES, CONFIG_NAME
 from service.models.summaries.features import SummarizerConfig
 from service.models.topics.classifier import ClassifierConfig
 from training.config import project_path
@@ -55,7 +56,7 @@ logger = logging.getLogger(__name__)
 REPLACED_ROOT = project_path("build/replaced")
 KINDS = {"classifier": ClassifierConfig, "summarizer": SummarizerConfig}
 SHIPPED_NAMES = {"classifier": "topic-classifier", "summarizer": "summarizer"}  # directories under models/
-RUN_FILES = ("config.json", "model.safetensors", "training_config.yaml")  # what every finished run holds
+RUN_FILES = (*ARTIFACT_FILES, "training_config.yaml")  # what every finished run holds
 # Kept in the destination on --replace (see the docstring); a log the run brings too is appended, never replaced.
 DATA_EVIDENCE = frozenset({"cv_variants.json", "scorings.jsonl"})
 APPENDED_LOGS = frozenset({"scorings.jsonl"})
@@ -83,7 +84,7 @@ class Promotion:
 
 def run_kind(run: Path) -> str:
     """``classifier`` or ``summarizer``: the config class whose fields ``config.json`` holds."""
-    keys = set(json.loads((run / "config.json").read_text()))
+    keys = set(json.loads((run / CONFIG_NAME).read_text()))
     found = []
     for kind, config_class in KINDS.items():
         names = {f.name for f in dataclasses.fields(config_class)}

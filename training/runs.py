@@ -20,6 +20,7 @@ import shutil
 import time
 from pathlib import Path
 
+from service.backbone.artifacts import CONFIG_NAME
 from training.config import PROJECT_ROOT, project_path
 
 logger = logging.getLogger(__name__)
@@ -83,6 +84,6 @@ def existing_run_dir(config: dict, kind: str, runs_root: Path | None = None, mod
     """The trained run a later stage changes in place (e.g. ``stage: lexical``); never one under ``models/``."""
     path = run_dir(config, kind, runs_root)
     refuse_models(path, models_root)
-    if not (path / "config.json").exists():
+    if not (path / CONFIG_NAME).exists():
         raise RunDirError(f"{shown(path)} holds no trained model: name the run with --set run_name=NAME")
     return path

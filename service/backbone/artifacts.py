@@ -9,10 +9,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from service.backbone.resolve import BackboneError, load_backbone
+from service.backbone.resolve import BackboneError, load_backbone, sha256_file
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
+ARTIFACT_FILES = (CONFIG_NAME, WEIGHTS_NAME)  # what every artifact holds; a head may add its own files
+
+
+def digest_files(digest, directory: Path, names: tuple[str, ...]) -> None:
+    """Feed ``digest`` (a hashlib object) each name and its file's sha256 ("-" for a missing file)."""
+    for name in names:
+        path = Path(directory) / name
+        digest.update(name.encode())
+        digest.update(sha256_file(path).encode() if path.exists() else b"-")
 
 
 def read_config(path: Path, kind: str) -> dict:

@@ -18,7 +18,7 @@ from pathlib import Path
 import gradio as gr
 
 from service.analyzer import BINARY_SHARE, AnalysisResult, Analyzer
-from service.config import PROJECT_ROOT, load_labels
+from service.config import load_labels
 from service.frontends.examples import EXAMPLES
 from service.frontends.rows import FORMATS, RowsError, analyze_chunk, count_rows, file_format, read_rows
 from service.text import stray_characters
@@ -82,7 +82,8 @@ def _records_from_upload(path: Path, max_rows: int) -> list[tuple[int, dict | No
     if size > MAX_UPLOAD_BYTES:
         raise gr.Error(f"Berkas terlalu besar ({size / 1e6:.1f} MB); batasnya {MAX_UPLOAD_BYTES // 1_000_000} MB.")
     fmt = file_format(path)
-    head = path.read_bytes()[:4096].decode("utf-8", errors="replace")
+    with open(path, "rb") as handle:
+        head = handle.read(4096).decode("utf-8", errors="replace")
     if fmt != "parquet" and stray_characters(head) > BINARY_SHARE * max(len(head), 1):
         raise gr.Error("Berkas ini bukan teks (biner). Unggah CSV, JSONL, TXT, atau Parquet. / Not a text file.")
     if fmt is None:
@@ -277,7 +278,7 @@ def build_app(analyzer: Analyzer) -> gr.Blocks:
         with gr.Tab("Batch"):
             batch_tab(batch_handler(analyzer, names, max_rows, DownloadFolders()))
         with gr.Tab("Tentang"):
-            gr.Markdown(_about(labels))
+            gr.Markdown(_about(labels, analyzer.model_dirs))
     return app
 
 
@@ -324,15 +325,13 @@ def _summary_section(data: dict) -> list[str]:
     ]
 
 
-def _about(labels) -> str:
-    """The Tentang tab: the taxonomy and each shipped model's measured figures (from its eval.json)."""
+def _about(labels, model_dirs: tuple[Path, Path] | None) -> str:
+    """The Tentang tab: the taxonomy and the measured figures (each model's eval.json) of the models served,
+    ``model_dirs`` = (classifier, summariser) as the Analyzer loaded them."""
     lines = ["## Taksonomi topik", "", "| kunci | nama | cakupan | IPTC |", "|---|---|---|---|"]
     lines += [f"| `{x.key}` | {x.name} | {x.scope} | {x.iptc} |" for x in labels]
-    for path, section in (
-        ("models/topic-classifier/eval.json", _classifier_section),
-        ("models/summarizer/eval.json", _summary_section),
-    ):
-        file = PROJECT_ROOT / path
+    for directory, section in zip(model_dirs or (), (_classifier_section, _summary_section), strict=False):
+        file = Path(directory) / "eval.json"
         if file.exists():
             lines += ["", *section(json.loads(file.read_text()))]
     return "\n".join(lines)

@@ -27,19 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from service.backbone.resolve import sha256_file
-from service.frontends.rows import FORMATS, RowsError, analyze_chunk, file_format, item_of, read_rows
+from service.frontends.rows import FORMATS, RowsError, analyze_chunk, count_rows, file_format, item_of, read_rows
 
 ROW_BATCH = 64  # rows read, analysed and written at a time
 FORMAT_CHOICES = "|".join(sorted(set(FORMATS.values())))
 logger = logging.getLogger(__name__)
-
-
-def expected_rows(path: Path, fmt: str) -> int | None:
-    """About how many rows ``path`` holds, for the progress bar (None when unknown without reading it)."""
-    if fmt in ("jsonl", "csv"):
-        with open(path, "rb") as handle:
-            return sum(1 for line in handle if line.strip()) - (1 if fmt == "csv" else 0)
-    return None
 
 
 class RunError(Exception):
@@ -220,7 +212,7 @@ def analyze_file(
     counts = {"rows": 0, "errors": 0, "resumed": len(done)}
     with (
         open(files.partial, "a" if done else "w", encoding="utf-8") as out,
-        tqdm(total=expected_rows(input_path, fmt), initial=len(done), unit="row", file=sys.stderr) as bar,
+        tqdm(total=count_rows(input_path, fmt), initial=len(done), unit="row", file=sys.stderr) as bar,
     ):
         pending: list = []
 

@@ -25,6 +25,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from service.frontends.rows import FORMATS, RowsError, analyze_chunk, file_format, read_rows
@@ -192,45 +193,40 @@ def run(
     }
 
 
-def count_output(directory: Path, fmt: str = "jsonl") -> tuple[int, int]:
-    """``(rows, rows with an error)`` written to ``directory``, streamed: one JSONL line or one Parquet batch of
-    the ``error`` column at a time, so memory stays constant whatever the output size."""
-    rows = errors = 0
+def output_rows(directory: Path, fmt: str = "jsonl", columns: list[str] | None = None) -> Iterator[dict]:
+    """Every row written to ``directory`` as a CLI line with ``source`` (null fields dropped), in file order,
+    streamed: one JSONL line or one Parquet batch (of ``columns`` only, when given) at a time."""
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
         for file in sorted(directory.glob("*.parquet")):
-            for batch in pq.ParquetFile(file).iter_batches(columns=["error"]):
-                rows += batch.num_rows
-                errors += batch.num_rows - batch.column(0).null_count
-        return rows, errors
+            for batch in pq.ParquetFile(file).iter_batches(columns=columns):
+                yield from (output_row(row) for row in batch.to_pylist())
+        return
     for file in sorted(directory.glob("*.json*")):
         with open(file, encoding="utf-8") as lines:
-            for line in lines:
-                if line.strip():
-                    rows += 1
-                    errors += json.loads(line).get("error") is not None
+            yield from (output_row(json.loads(line)) for line in lines if line.strip())
+
+
+def count_output(directory: Path, fmt: str = "jsonl") -> tuple[int, int]:
+    """``(rows, rows with an error)`` written to ``directory``, in constant memory (Parquet: the error column)."""
+    rows = errors = 0
+    for row in output_rows(directory, fmt, columns=["error"]):
+        rows += 1
+        errors += "error" in row
     return rows, errors
 
 
 def read_output(directory: Path, fmt: str = "jsonl") -> list[dict]:
-    """Every row written to ``directory``, as CLI lines with ``source``, in file order."""
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        files = sorted(directory.glob("*.parquet"))
-        return [output_row(r) for f in files for r in pq.read_table(f).to_pylist()]
-    rows = []
-    for file in sorted(directory.glob("*.json*")):
-        rows += [output_row(json.loads(line)) for line in file.read_text(encoding="utf-8").splitlines() if line]
-    return rows
+    """Every row written to ``directory`` (``output_rows``), held in memory: for tests and benchmarks."""
+    return list(output_rows(directory, fmt))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m service.distributed", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--input", required=True, help="a file, a directory or a glob of JSONL / CSV / Parquet")
+    parser.add_argument("--input", required=True, help="a file, a directory or a glob of JSONL / CSV / TXT / Parquet")
     parser.add_argument("--output", required=True, type=Path, help="directory for the output files")
     parser.add_argument("--format", choices=["jsonl", "parquet"], default="jsonl", help="output format")
     parser.add_argument("--workers", type=int, default=1, help="Analyzer workers (Ray actors), default 1")

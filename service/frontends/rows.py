@@ -156,7 +156,11 @@ def read_parquet(source: Path | BinaryIO) -> Iterator[Record]:
 
 
 def count_rows(path: Path, fmt: str) -> int | None:
-    """How many rows ``path`` holds without reading them: Parquet's metadata, None for other formats."""
+    """How many records ``path`` holds, without parsing them: JSONL's non-blank lines, Parquet's metadata;
+    None where only parsing can tell (CSV records may span lines, TXT blocks need the whole text)."""
+    if fmt == "jsonl":
+        with open(path, "rb") as handle:
+            return sum(1 for line in handle if line.strip())
     if fmt != "parquet":
         return None
     import pyarrow.parquet as pq

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from service.backbone.artifacts import read_config
+from service.backbone.artifacts import ARTIFACT_FILES, digest_files, read_config
 from service.backbone.cache import cache_root, load_or_rebuild, read_manifest
-from service.backbone.resolve import resolve_backbone, sha256_file
+from service.backbone.resolve import resolve_backbone
 from service.engines.encoder import WindowTokenizer
 from service.engines.onnx import lower_layers, session, states_function
 from service.models.summaries.features import SummarizerConfig
@@ -41,13 +41,6 @@ KEY_PACKAGES = ("onnxruntime", "onnx", "torch")
 
 class OnnxBuildError(RuntimeError):
     """The models could not be exported to ONNX (the message says why)."""
-
-
-def _digest_files(digest, directory: Path, names: tuple[str, ...]) -> None:
-    for name in names:
-        path = directory / name
-        digest.update(name.encode())
-        digest.update(sha256_file(path).encode() if path.exists() else b"-")
 
 
 def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str]:
@@ -73,7 +66,7 @@ def onnx_dir(
     digest = hashlib.sha256(f"export-v{EXPORT_VERSION}:{fingerprint}".encode())
     digest.update(json.dumps(package_versions() if versions is None else versions, sort_keys=True).encode())
     for path in (classifier_path, summarizer_path):
-        _digest_files(digest, Path(path), ("config.json", "model.safetensors"))
+        digest_files(digest, path, ARTIFACT_FILES)
     return (Path(cache_dir) if cache_dir else cache_root()) / "onnx" / digest.hexdigest()[:20]
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from service.backbone.artifacts import load_trained_backbone, load_weights, read_config, save_artifact
+from service.backbone.artifacts import ARTIFACT_FILES, load_trained_backbone, load_weights, read_config, save_artifact
 from service.engines.encoder import EncodedDocument, LowerLayers, encode_documents, sentence_vectors
 from service.models.summaries.features import (
     MIN_SUMMARY_WORDS,
@@ -153,7 +153,7 @@ class Summarizer:
     lower layers when no shared pass is given. ``lead`` needs neither.
     """
 
-    FILES = ("config.json", "model.safetensors")  # the files the summariser answers from
+    FILES = ARTIFACT_FILES  # the files the summariser answers from
 
     def __init__(
         self,

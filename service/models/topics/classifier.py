@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from service.backbone.artifacts import load_trained_backbone, load_weights, read_config, save_artifact
+from service.backbone.artifacts import ARTIFACT_FILES, load_trained_backbone, load_weights, read_config, save_artifact
 from service.engines.encoder import EncodedDocument, LowerLayers, encode_documents, pad_states, window_batches
+from service.models.topics import lexical
 from service.models.topics.lexical import LexicalModel
 from service.models.topics.probabilities import mix_log_probabilities, softmax
 
@@ -63,13 +64,13 @@ class TopicClassifier:
 
     The encoder work is two functions: ``lower`` (the frozen lower layers, shared with the
     summariser) and ``head_logits`` (the fine-tuned upper layers + head), run by PyTorch
-    (``from_torch``, training and ``backend: torch``) or ONNX Runtime (``service.engines.onnx``,
+    (``from_torch``, training and ``backend: torch``) or ONNX Runtime (``service.models.onnx``,
     where ``lead_lower`` runs the windows the head reads at full precision and ``lower`` the rest
     in int8).
     """
 
     # The files the classifier answers from (evidence such as eval.json is not among them).
-    FILES = ("config.json", "model.safetensors", "lexical.json", "lexical.safetensors")
+    FILES = (*ARTIFACT_FILES, lexical.TERMS_NAME, lexical.WEIGHTS_NAME)
 
     def __init__(
         self,
