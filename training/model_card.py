@@ -112,6 +112,7 @@ fingerprint `{config["backbone_fingerprint"]}` when loading.
 
 ```python
 from service.models.topics.classifier import TopicClassifier
+
 classifier = TopicClassifier.load("models/topic-classifier")
 classifier.predict(["Judul berita\\nIsi berita ..."])[0].topics
 ```
@@ -327,6 +328,7 @@ words or fewer, headings and list lead-ins on a line of their own are never chos
 
 ```python
 from service.models.summaries.summarizer import Summarizer
+
 summarizer = Summarizer.load("models/summarizer")
 summarizer.summarize(["Isi berita ..."], max_sentences=3)[0].sentences  # index, start, end, text
 ```
