@@ -160,8 +160,8 @@ class Analyzer:
             and classifier.config.max_length == summarizer.config.max_length
             and classifier.config.prefix == summarizer.config.prefix
         )
-        if not self.shared_pass:
-            logger.warning("classifier and summariser use different encoder passes; each article is encoded twice")
+        if not self.shared_pass:  # e.g. a topic encoder trained whole: its windows are a pass of their own
+            logger.info("the topic classifier and the summariser run separate encoder passes")
         self._lock = threading.Lock()
 
     @classmethod
@@ -205,6 +205,7 @@ class Analyzer:
                     cache_dir,
                     threads or settings.get("threads"),
                     by_document,
+                    settings.get("topic_precision", "fp32"),
                 )
                 return cls(classifier, summarizer, settings, "onnx-int8", (classifier_path, summarizer_path))
             except OnnxBuildError as error:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from training.annotation import (
@@ -12,6 +14,7 @@ from training.annotation import (
     excerpt,
     final_labels,
     parse_reader_file,
+    save_reads,
 )
 from training.train_classifier import agreeing_sections
 
@@ -127,3 +130,43 @@ def test_gold_metrics_topic_sets_top2_and_ece():
     assert probability_scores(y, probs, [{0}, {0}, {2}], threshold=None)["example_f1_topics"] == pytest.approx(
         round(2 / 3, 4)
     )
+
+
+def test_a_named_draw_is_made_once_and_recorded_as_ids(tmp_path, monkeypatch):
+    """A second draw (`set:` train) draws only articles never read or drawn, writes its ids to
+    draws/NAME.txt, and the next `batches` reuses that list (no redraw once readings came in)."""
+    from datasets import Dataset, DatasetDict
+
+    from training.annotation import cmd_batches
+
+    rows = [
+        {"id": f"a{i:03d}", "title": f"judul {i}", "text": f"isi berita nomor {i} " * 5,
+         "source": "old" if i < 30 else "new", "is_aux": False, "label": "economy"}
+        for i in range(60)
+    ]  # fmt: skip
+    DatasetDict({"train": Dataset.from_list(rows)}).save_to_disk(str(tmp_path / "topics"))
+    reads_dir = tmp_path / "reads"
+    save_reads(reads_dir, [Read("a000", "train", "r1", "economy"), Read("a001", "train", "r1", "law")])
+    files = {"reads": reads_dir, "adjudication": tmp_path / "adj.tsv", "agreement": tmp_path / "agreement.json",
+             "batches": tmp_path / "batches", "draws": tmp_path / "draws"}  # fmt: skip
+    config = {
+        "seed": 3, "data_dir": str(tmp_path / "topics"), "excerpt_chars": 60, "batch_size": 8,
+        "files": {k: str(v) for k, v in files.items()},
+        "draw": {
+            "train": {"strata": [{"name": "first", "quota": 2, "where": {"source": "old"}}]},
+            "more": {"set": "train", "second_reads": 2,
+                     "strata": [{"name": "m", "quota": 10, "where": {"source": "old"}}]},
+        },
+    }  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    cmd_batches(config)
+    drawn = (tmp_path / "draws" / "more.txt").read_text().split()
+    assert len(drawn) == 10 and not {"a000", "a001"} & set(drawn)
+    assert all(int(i[1:]) < 30 for i in drawn)  # the stratum's source only
+    manifest = json.loads((tmp_path / "batches" / "manifest.json").read_text())
+    first_round = [i for name, e in manifest.items() if name.startswith("more-r1") for i in e["ids"]]
+    assert sorted(first_round) == sorted(drawn) and {e["set"] for e in manifest.values()} == {"train"}
+    assert sum(len(e["ids"]) for name, e in manifest.items() if name.startswith("more-r2")) == 2
+    config["draw"]["more"]["strata"][0]["quota"] = 20  # a recorded draw is not drawn again
+    cmd_batches(config)
+    assert (tmp_path / "draws" / "more.txt").read_text().split() == drawn

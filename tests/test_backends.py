@@ -133,12 +133,39 @@ def test_onnx_models_match_pytorch_and_a_damaged_entry_is_rebuilt(tiny_artifacts
     manifest = json.loads((entry / "warta-manifest.json").read_text())
     assert manifest["lower_layers"] == [1, 2]  # one graph per distinct layer count the two heads read
     expected = {"embeddings.onnx", "lower-1.onnx", "lower-1.topic.onnx", "lower-2.onnx", "topic-head.onnx"}
+    expected |= {"topic-head.int8.onnx"}
     assert expected | {"scorer.onnx", "tokenizer.json"} == set(manifest["files"])
     damaged = entry / "lower-1.onnx"
     damaged.write_bytes(b"\0" * damaged.stat().st_size)  # same size: only loading can tell
     classifier, _ = load_onnx_models(*args)
     assert damaged.read_bytes()[:4] != b"\0\0\0\0"
     np.testing.assert_allclose(classifier.text_logits(texts), torch_classifier.text_logits(texts), atol=0.05)
+
+
+@pytest.mark.parametrize("topic_precision", ["fp32", "int8"])
+def test_a_topic_encoder_trained_whole_runs_its_own_pass_on_onnx(tiny_artifacts, tmp_path, topic_precision):
+    """Every layer fine-tuned (no lower blocks of its own): the topic windows run embeddings + the whole
+    head graph, fp32 or int8, and agree with PyTorch; the summariser keeps its own lower blocks."""
+    root, backbone_dir = tiny_artifacts
+    model, tokenizer, resolved = load_backbone(str(backbone_dir))
+    config = ClassifierConfig(["sport", "health", "governance"], str(backbone_dir), resolved.fingerprint, 2, 16, "")
+    whole = TopicClassifier.from_torch(model, tokenizer, new_head(model, 3, 2), config, resolved)
+    whole.save_pretrained(tmp_path / "whole")
+    assert whole.n_lower == 0
+    classifier, summarizer = load_onnx_models(
+        tmp_path / "whole", root / "summarizer", str(backbone_dir), tmp_path / "cache", topic_precision=topic_precision
+    )
+    texts = ["timnas menang gol di sleman. bupati meresmikan pasar baru. dokter pasien rumah sakit " * 3]
+    torch_logits = TopicClassifier.load(tmp_path / "whole", str(backbone_dir)).text_logits(texts)
+    np.testing.assert_allclose(classifier.text_logits(texts), torch_logits, atol=0.05)
+    (entry,) = (p.parent for p in (tmp_path / "cache" / "onnx").glob("*/warta-manifest.json"))
+    manifest = json.loads((entry / "warta-manifest.json").read_text())
+    assert manifest["topic_layers"] == 0 and manifest["lower_layers"] == [2]
+    assert not any(name.startswith("lower-0") for name in manifest["files"])
+    with pytest.raises(ValueError, match="topic_precision"):
+        load_onnx_models(
+            tmp_path / "whole", root / "summarizer", str(backbone_dir), tmp_path / "cache", topic_precision="bf16"
+        )
 
 
 def test_onnx_cache_key_changes_with_the_onnxruntime_onnx_and_torch_versions(tmp_path):

@@ -233,3 +233,25 @@ def test_a_config_can_build_on_a_base(tmp_path):
     assert {k: v for k, v in config.items() if k not in ("train_windows", "epochs")} == {
         k: v for k, v in default.items() if k not in ("train_windows", "epochs")
     }
+
+
+def test_layer_wise_learning_rates_decay_downwards_and_patience_stops_training(tmp_path, tiny_bert_dir):
+    from service.backbone.resolve import load_backbone
+    from service.models.topics.head import new_head
+    from training.train_classifier import parameter_groups
+
+    model, _, _ = load_backbone(str(tiny_bert_dir))
+    head = new_head(model, 5, 2)
+    groups = parameter_groups({"lr_layers": 1e-4, "lr_head": 1e-3, "layer_decay": 0.5}, head)
+    assert [g["lr"] for g in groups] == [5e-5, 1e-4, 1e-3]  # bottom layer, top layer, linear head
+    assert sum(len(g["params"]) for g in groups) == len(list(head.parameters()))
+    # Validation four times an epoch; patience 1 stops at the first validation that does not improve, so
+    # training ends before the step budget of three epochs, and the best weights are the ones kept.
+    config = _tiny_run_config(tmp_path, tiny_bert_dir) | {"bf16": False, "lexical": None, "max_steps": None}
+    metrics = train(config | {"epochs": 3, "batch_size": 2, "eval_every": 0.25, "patience": 1, "lr_head": 0.0})
+    history = metrics["history"]
+    f1 = [h["val_macro_f1_head_window"] for h in history]
+    assert len(history) >= 2 and f1[-1] <= max(f1[:-1])  # stopped on the first non-improvement
+    steps_per_epoch = -(-metrics["train_windows"] // 2)
+    assert history[-1]["step"] < 3 * steps_per_epoch  # stopped before the budget of three epochs
+    assert metrics["best_epoch"] == history[f1.index(max(f1))]["epoch"]

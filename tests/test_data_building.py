@@ -308,6 +308,14 @@ def test_slice_splits_follow_the_annotation_sets():
     assert {a.id: a.split for a in articles}[rest[0]] == "calibration"
     with pytest.raises(ValueError, match="not in the held-out slice"):
         assign_splits(articles, settings, seed=13, annotated={"id1000": "gold"})
+    # The out-of-period slice: `transfer` reads of other sources are always validation, never trained
+    # on, whatever the stratified draw would do; a transfer read inside the held-out slice is refused.
+    transfer = {f"id{1000 + i}": "transfer" for i in range(30)}
+    assign_splits(articles, settings, seed=13, annotated=gold | transfer)
+    assert all(a.split == "validation" for a in articles if a.id in transfer)
+    assert {a.split for a in articles if a.source == "old" and a.id not in transfer} <= {"train", "validation"}
+    with pytest.raises(ValueError, match="not outside the held-out slice"):
+        assign_splits(articles, settings, seed=13, annotated={"id5": "transfer"})
 
 
 def test_reading_replaces_publisher_labels_and_other_has_no_topic():

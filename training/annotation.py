@@ -2,7 +2,7 @@
 
     python -m training.annotation batches  [--config configs/annotation.yaml] [--top-up]  # draw + write batches
     python -m training.annotation collect  --batch NAME --labels FILE --reader R  # check + record
-    python -m training.annotation sheet    [--out build/annotation/adjudicate.txt]  # disagreements
+    python -m training.annotation sheet    [--out build/annotation/adjudicate.txt] [--revisit IDS]  # disagreements
     python -m training.annotation agreement                                      # agreement + kappa
 
 A batch is a text file of excerpts (id, title, first ~900 characters of the cleaned body): no
@@ -36,7 +36,7 @@ from training.config import load_config, load_yaml, project_path
 logger = logging.getLogger(__name__)
 
 OTHER = "other"
-SETS = ("train", "gold", "calibration")
+SETS = ("train", "gold", "calibration", "transfer")
 READS_COLUMNS = ["id", "set", "reader", "label", "second"]
 ADJUDICATION_COLUMNS = ["id", "label", "second", "rule"]
 
@@ -320,20 +320,33 @@ def cmd_batches(config: dict, top_up: bool = False) -> None:
     seed = config["seed"]
     plan: dict[str, dict] = {}
     by_id = {r["id"]: r for r in rows}
-    # A set that already has readings is not drawn again — `batches` then only writes the readings
-    # still missing (e.g. second readings) — unless `top_up` asks for more: each stratum then adds
-    # its quota of articles never read before, next in the same hash order.
-    for set_name in SETS:
-        spec = config["draw"].get(set_name)
-        if not spec:
-            continue
-        read_in_set = any(r.set == set_name for r in reads)
-        new = draw_articles(rows, spec["strata"], seed, exclude=already) if top_up or not read_in_set else []
-        earlier = sorted({r.id for r in reads if r.set == set_name})
-        ids = earlier + [row["id"] for _, row in new]
-        # `second_reads`: how many of the set (hash order, so stable) get a second, independent reading.
+    draws_dir = paths["draws"]
+    recorded = {f.stem: f.read_text().split() for f in sorted(draws_dir.glob("*.txt"))} if draws_dir.exists() else {}
+    in_recorded = {i for ids in recorded.values() for i in ids}
+    # A draw is made once. A named draw (``set:`` given, or a set first drawn after this rule) records
+    # its ids in ``draws/NAME.txt`` (committed: ids only) and is never drawn again. The first draws of
+    # train, gold and calibration predate that file: a set that already has readings is not drawn
+    # again — `batches` then only writes the readings still missing (e.g. second readings) — unless
+    # `top_up` asks for more: each of its strata then adds its quota of articles never read before.
+    for draw_name, spec in config["draw"].items():
+        set_name = spec.get("set", draw_name)
+        if set_name not in SETS:
+            raise ValueError(f"draw {draw_name}: set {set_name!r} is not one of {SETS}")
+        legacy = draw_name in ("train", "gold", "calibration")
+        if draw_name in recorded:
+            ids, new = recorded[draw_name], []
+        else:
+            earlier = sorted({r.id for r in reads if r.set == set_name} - in_recorded) if legacy else []
+            drawn = legacy and bool(earlier) and not top_up
+            new = [] if drawn else draw_articles(rows, spec["strata"], seed, exclude=already | in_recorded)
+            ids = earlier + [row["id"] for _, row in new]
+            if not legacy:
+                draws_dir.mkdir(parents=True, exist_ok=True)
+                (draws_dir / f"{draw_name}.txt").write_text("".join(f"{i}\n" for i in ids))
+                in_recorded |= set(ids)
+        # `second_reads`: how many of the draw (hash order, so stable) get a second, independent reading.
         twice = set(sorted(ids, key=lambda i: _rank(seed, "second", i))[: spec.get("second_reads", len(ids))])
-        plan[set_name] = {"ids": ids, "twice": twice, "strata": Counter(name for name, _ in new)}
+        plan[draw_name] = {"set": set_name, "ids": ids, "twice": twice, "strata": Counter(name for name, _ in new)}
     # Round 1: every article of the set; round 2: the `twice` ones. Readings still missing become
     # batches; the two readings of an article are in different batches (different readers).
     batch_size = config["batch_size"]
@@ -348,11 +361,16 @@ def cmd_batches(config: dict, top_up: bool = False) -> None:
                 chunk = todo[start : start + batch_size]
                 name = f"{set_name}-r{round_index + 1}-{start // batch_size + 1:03d}"
                 write_batch(out_dir / f"{name}.txt", [by_id[i] for i in chunk], config["excerpt_chars"])
-                manifest[name] = {"set": set_name, "round": round_index + 1, "ids": chunk}
+                manifest[name] = {"set": item["set"], "round": round_index + 1, "ids": chunk}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
     summary = {
-        s: {"articles": len(p["ids"]), "read_twice": len(p["twice"]), "newly_drawn_by_stratum": dict(p["strata"])}
-        for s, p in plan.items()
+        name: {
+            "set": p["set"],
+            "articles": len(p["ids"]),
+            "read_twice": len(p["twice"]),
+            "newly_drawn_by_stratum": dict(p["strata"]),
+        }
+        for name, p in plan.items()
     }
     print(json.dumps(summary, indent=1))
     print(f"{len(manifest)} batches in {out_dir} ({len(already)} articles already read)")
@@ -375,14 +393,17 @@ def cmd_collect(config: dict, batch: str, labels_file: Path, reader: str) -> Non
     print(f"recorded {len(rows)} reads of batch {batch} by {reader}: {dict(Counter(label for _, label, _ in rows))}")
 
 
-def cmd_sheet(config: dict, out: Path) -> None:
-    """Write the adjudication sheet: each disagreement with both labels and the excerpt."""
+def cmd_sheet(config: dict, out: Path, revisit: Path | None = None) -> None:
+    """Write the adjudication sheet: each disagreement with both labels and the excerpt; with
+    ``revisit``, a file of ids, also those disagreements already decided (to decide again after the
+    guide changed: the new decision replaces the old row in the adjudication file)."""
     from datasets import load_from_disk
 
     paths = _paths(config)
     reads = load_reads(paths["reads"])
     decided = load_adjudication(paths["adjudication"])
-    todo = {i: g for i, g in disagreements(reads).items() if i not in decided}
+    again = set(revisit.read_text().split()) if revisit else set()
+    todo = {i: g for i, g in disagreements(reads).items() if i not in decided or i in again}
     topics = load_from_disk(str(project_path(config["data_dir"])))
     texts = {}
     for split in topics:
@@ -398,6 +419,38 @@ def cmd_sheet(config: dict, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(blocks), encoding="utf-8")
     print(f"{len(todo)} disagreements to adjudicate: {out}")
+
+
+def draw_report(config: dict, reads: list[Read], finals: dict[str, FinalLabel]) -> dict:
+    """Per named draw (``files.draws``): articles, final labels, agreement and kappa of its double
+    reads, and (when the corpus is built) its articles per source and year."""
+    draws_dir = _paths(config)["draws"]
+    if not draws_dir.exists():
+        return {}
+    drawn = {f.stem: set(f.read_text().split()) for f in sorted(draws_dir.glob("*.txt"))}
+    where: dict[str, str] = {}
+    data_dir = project_path(config["data_dir"])
+    if data_dir.exists():
+        from datasets import load_from_disk
+
+        wanted = set().union(*drawn.values())
+        topics = load_from_disk(str(data_dir))
+        for split in topics:
+            for row in topics[split].select_columns(["id", "source", "year"]).to_list():
+                if row["id"] in wanted:
+                    where[row["id"]] = f"{row['source']} {row['year']}"
+    report = {}
+    for name, ids in drawn.items():
+        own = [r for r in reads if r.id in ids]
+        report[name] = {
+            "articles": len(ids),
+            "read": len({r.id for r in own}),
+            "final_labels": dict(Counter(finals[i].label for i in ids if i in finals).most_common()),
+            "double_read": agreement_report(own),
+            "per_source_year": dict(sorted(Counter(where[i] for i in ids if i in where).items())),
+        }
+        report[name]["double_read"].pop("per_label")
+    return report
 
 
 def load_agreement(config_path: str | Path = "configs/annotation.yaml") -> dict:
@@ -421,6 +474,7 @@ def cmd_agreement(config: dict) -> dict:
         "adjudicated_per_set": {s: sum(1 for f in finals.values() if f.set == s and f.adjudicated) for s in SETS},
         "awaiting_adjudication": len([i for i in disagreements(reads) if i not in finals]),
         "readers": dict(Counter(r.reader for r in reads)),
+        "per_draw": draw_report(config, reads, finals),
     }
     paths["agreement"].write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
@@ -436,6 +490,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reader")
     parser.add_argument("--out", type=Path, default=Path("build/annotation/adjudicate.txt"))
     parser.add_argument("--top-up", action="store_true", help="batches: draw more for sets that have a draw")
+    parser.add_argument("--revisit", type=Path, help="sheet: ids of decided disagreements to decide again")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = load_config(project_path(args.config))
@@ -446,7 +501,7 @@ def main(argv: list[str] | None = None) -> None:
             parser.error("collect needs --batch, --labels and --reader")
         cmd_collect(config, args.batch, args.labels, args.reader)
     elif args.command == "sheet":
-        cmd_sheet(config, project_path(args.out))
+        cmd_sheet(config, project_path(args.out), args.revisit and project_path(args.revisit))
     else:
         cmd_agreement(config)
 

@@ -1,6 +1,7 @@
 """Measure the service: cold start, single-article latency, batch throughput, the CLI, peak memory.
 
     python -m training.benchmark_service [--compare] [--runs 50] [--rows 1000] [--out models/benchmark.json]
+    python -m training.benchmark_service --compare --models before=CONFIG.yaml   # + other models, same run
 
 Uses 400-word articles cut from the held-out test split (build/data/topics), so run
 ``python -m training.build_data`` first. Without ``--compare`` it measures the configured backend;
@@ -8,8 +9,10 @@ with it, every available backend (ONNX Runtime int8, PyTorch bf16 where the CPU 
 PyTorch fp32) side by side in one process on the same articles, next to what a plain transformers
 user runs: one fp32 forward of the same e5-small with the article truncated to 512 tokens. Single-
 article timings are interleaved (every contender in turn, ten articles each), so a machine that
-slows down mid-run slows all of them alike. Ratios are to that reference. Prints the CPU's model
-and flags and writes everything to ``--out`` (JSON).
+slows down mid-run slows all of them alike. Ratios are to that reference. ``--models LABEL=CONFIG``
+adds every backend once more on the models another service config names (e.g. the models before a
+retraining: ``classifier_dir: build/replaced/...``), as contenders ``BACKEND [LABEL]`` in the same run.
+Prints the CPU's model and flags and writes everything to ``--out`` (JSON).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import json, resource, sys, time
 started = time.perf_counter()
 from service.analyzer import Analyzer
 imported = time.perf_counter()
-analyzer = Analyzer.load()
+analyzer = Analyzer.load(config_path=CONFIG)
 loaded = time.perf_counter()
 result = analyzer.analyze([{"id": "x", "text": TEXT}])[0]
 done = time.perf_counter()
@@ -42,6 +45,7 @@ print(json.dumps({"backend": analyzer.backend, "import_seconds": round(imported 
                   "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
 """
 REFERENCE = "transformers-fp32-512"
+DEFAULT_CONFIG = "configs/service.yaml"
 # Single-article timings alternate between contenders every BLOCK articles. Alternating on every
 # article measured each one up to 2.3x slow: the thread pools of PyTorch and ONNX Runtime keep
 # spinning for a while after a call and took the cores from whichever ran next.
@@ -71,13 +75,14 @@ def environment(backend: str) -> dict:
     return env
 
 
-def cold_start(backend: str, text: str, repeats: int) -> dict:
+def cold_start(backend: str, text: str, repeats: int, config: str = DEFAULT_CONFIG) -> dict:
     """Fresh process, warm cache: interpreter start, import, load both models, first answer (median run)."""
     runs = []
     for _ in range(repeats):
         started = time.perf_counter()
+        preamble = f"TEXT = {json.dumps(text)}\nCONFIG = {json.dumps(str(project_path(config)))}\n"
         out = subprocess.run(
-            [sys.executable, "-c", f"TEXT = {json.dumps(text)}\n" + COLD_START],
+            [sys.executable, "-c", preamble + COLD_START],
             capture_output=True,
             text=True,
             cwd=PROJECT_ROOT,
@@ -91,7 +96,7 @@ def cold_start(backend: str, text: str, repeats: int) -> dict:
     return runs[len(runs) // 2] | {"runs": repeats, "process_seconds_all": [r["process_seconds"] for r in runs]}
 
 
-def cli_run(backend: str, texts: list[str], directory: Path | None = None) -> dict:
+def cli_run(backend: str, texts: list[str], directory: Path | None = None, config: str = DEFAULT_CONFIG) -> dict:
     """``python -m service analyze`` over ``texts`` as JSONL: wall time and peak RSS (GNU time). The input
     and output (``in.jsonl``, ``out.jsonl``) are kept in ``directory`` when given."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -100,7 +105,7 @@ def cli_run(backend: str, texts: list[str], directory: Path | None = None) -> di
         command = ["/usr/bin/time", "-f", "%M", sys.executable, "-m", "service", "analyze"]
         begin = time.perf_counter()
         finished = subprocess.run(
-            [*command, "--input", str(source), "--output", str(output)],
+            [*command, "--input", str(source), "--output", str(output), "--config", str(project_path(config))],
             cwd=PROJECT_ROOT,
             env=environment(backend),
             check=True,
@@ -163,11 +168,11 @@ def available_backends() -> list[str]:
     return found + (["torch-bf16"] if cpu_has_native_bf16() else []) + ["torch-fp32"]
 
 
-def load_analyzer(backend: str):
+def load_analyzer(backend: str, config: str = DEFAULT_CONFIG):
     from service.analyzer import Analyzer
 
     os.environ.update(environment(backend))
-    analyzer = Analyzer.load()
+    analyzer = Analyzer.load(config_path=project_path(config))
     if analyzer.backend != backend:
         raise SystemExit(f"error: asked for {backend}, got {analyzer.backend}")
     return analyzer
@@ -181,7 +186,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=1000, help="rows for the CLI run")
     parser.add_argument("--cold-repeats", type=int, default=3)
     parser.add_argument("--out", default=None, help="JSON file for the results (default: print only)")
+    parser.add_argument(
+        "--models", nargs="*", default=[], metavar="LABEL=CONFIG",
+        help="also every backend on the models of another service config, as 'BACKEND [LABEL]'",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    configs = {"": DEFAULT_CONFIG} | dict(item.split("=", 1) for item in args.models)
     cpu = cpu_description()
     print(f"CPU: {cpu}", file=sys.stderr)
     texts = articles_of(400, max(args.rows, args.runs, args.batch_articles))
@@ -194,21 +204,23 @@ def main(argv: list[str] | None = None) -> None:
         from service.engines.backend import inference_precision
 
         backends = ["onnx-int8" if choice == "onnx" else f"torch-{inference_precision()}"]
-    report: dict = {"cpu": cpu, "article_words": 400, "backends": {}}
+    report: dict = {"cpu": cpu, "article_words": 400, "models": configs, "backends": {}}
+    runs = [(f"{backend} [{label}]" if label else backend, backend, config) for label, config in configs.items()
+            for backend in backends]  # fmt: skip
 
-    for backend in backends:  # fresh processes first, while nothing else is loaded here
-        report["backends"][backend] = {"cold_start": cold_start(backend, texts[0], args.cold_repeats)}
-        report["backends"][backend]["cli"] = cli_run(backend, texts[: args.rows])
-        print(f"{backend}: cold start and CLI measured", file=sys.stderr)
+    for name, backend, config in runs:  # fresh processes first, while nothing else is loaded here
+        report["backends"][name] = {"cold_start": cold_start(backend, texts[0], args.cold_repeats, config)}
+        report["backends"][name]["cli"] = cli_run(backend, texts[: args.rows], config=config)
+        print(f"{name}: cold start and CLI measured", file=sys.stderr)
 
     contenders = {}
-    for backend in backends:
-        analyzer = load_analyzer(backend)
+    for name, backend, config in runs:
+        analyzer = load_analyzer(backend, config)
 
         def run(batch, analyzer=analyzer, batch_size=16):
             analyzer.analyze(batch, batch_size=batch_size)
 
-        contenders[backend] = (run, analyzer)
+        contenders[name] = (run, analyzer)
     if args.compare:
         plain = PlainTransformers()
         contenders[REFERENCE] = (plain, None)
@@ -233,7 +245,7 @@ def main(argv: list[str] | None = None) -> None:
                 )
     if args.compare:
         reference = report["backends"][REFERENCE]
-        for name in backends:
+        for name, _, _ in runs:
             entry = report["backends"][name]
             entry["vs_reference"] = {
                 "p50_ratio": round(entry["single_article_ms"]["p50"] / reference["single_article_ms"]["p50"], 2),

@@ -148,7 +148,9 @@ def apply_reading(articles: list[Article], finals: dict[str, FinalLabel]) -> Non
 def assign_splits(articles: list[Article], settings: dict, seed: int, annotated: dict[str, str] | None = None) -> None:
     """Test: careful-read articles of the held-out publisher-time slice. Validation: stratified, from the rest.
 
-    ``annotated`` maps article ids to their annotation set (``gold``, ``calibration``, ``train``).
+    ``annotated`` maps article ids to their annotation set (``gold``, ``calibration``, ``train``,
+    ``transfer``). ``transfer`` articles (other years and publishers than the held-out slice) are
+    always ``validation``: the out-of-period validation slice, never trained on.
     Within the held-out slice (``test_source``/``test_outlets``): ``gold`` ids are the test split;
     a hashed ``calibration_fraction`` of the other slice articles is ``calibration`` (where the
     lexical weight, temperature and topic threshold are fitted); the rest of the slice joins
@@ -177,13 +179,13 @@ def assign_splits(articles: list[Article], settings: dict, seed: int, annotated:
             and article.source == settings["test_source"]
             and (not test_outlets or article.outlet in test_outlets)
         )
-        kept_apart = annotated.get(article.id) in ("gold", "gold-pending", "calibration")
-        if kept_apart and not in_slice:
-            raise ValueError(
-                f"article {article.id} is read for {annotated[article.id]} but is not in the held-out slice"
-            )
+        kept_apart = annotated.get(article.id) in ("gold", "gold-pending", "calibration", "transfer")
+        if kept_apart and in_slice != (annotated[article.id] != "transfer"):
+            where = "outside" if in_slice else "in"
+            read_for = annotated[article.id]
+            raise ValueError(f"article {article.id} is read for {read_for} but is not {where} the held-out slice")
         if kept_apart:  # placed by its annotation set: never trained on, whatever its label or hash
-            split = {"gold": "test", "gold-pending": "heldout", "calibration": "calibration"}
+            split = {"gold": "test", "gold-pending": "heldout", "calibration": "calibration", "transfer": "validation"}
             article.split = split[annotated[article.id]]
         elif in_slice and annotated.get(article.id) != "train" and (article.publisher_label or article.label):
             if calibration(article):

@@ -54,6 +54,23 @@ def publisher_rows(vs_reader: dict[str, dict[str, int]]) -> list[list]:
     return rows
 
 
+def draw_parts(per_draw: dict, labels: list[str]) -> list[str]:
+    """Reads added by each named draw: final labels, sources and years, agreement of its double reads."""
+    if not per_draw:
+        return []
+    parts = ["", "### Reads added by named draws (`configs/annotation.yaml`, ids in `docs/annotations/draws/`)", ""]
+    rows = [[name, d["read"], *(d["final_labels"].get(label, 0) for label in labels)] for name, d in per_draw.items()]
+    parts.append(_table(["draw", "read", *labels], rows))
+    parts += [""]
+    rows = [
+        [name, "; ".join(f"{k}: {v}" for k, v in d["per_source_year"].items()), d["double_read"]["articles"],
+         d["double_read"]["agreement"], d["double_read"]["kappa"]]
+        for name, d in per_draw.items()
+    ]  # fmt: skip
+    parts.append(_table(["draw", "source and year", "double-read", "agreement", "Cohen's kappa"], rows))
+    return parts
+
+
 def reading_parts(stats: dict, agreement: dict) -> list[str]:
     """Annotated counts per split/source and label, reader agreement, publisher labels vs readers."""
     topics = stats["topics"]
@@ -93,6 +110,7 @@ def reading_parts(stats: dict, agreement: dict) -> list[str]:
             f"{agreement['awaiting_adjudication']}. Readers: {len(agreement['readers'])} "
             "(each batch is one independent reader).",
         ]
+        parts += draw_parts(agreement.get("per_draw", {}), labels)
     vs = topics.get("publisher_label_vs_reader_label", {})
     if vs:
         parts += ["", "### Publisher section labels against careful readers (all read articles with a section)", ""]

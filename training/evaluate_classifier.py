@@ -11,6 +11,8 @@ adjudicated (docs/annotation.md); articles read as ``other`` (no topic fits) are
 out. In one run it scores: this model; TF-IDF + logistic regression trained on the same careful
 labels; TF-IDF + logistic regression trained on publisher sections; and the publisher labels
 themselves (rows that have one). Writes ``eval.json``, ``confusion_matrix.png`` and the model card.
+Every evaluation is also broken down per source and year (``per_source_tables``: the development
+test, the careful-read validation rows with the out-of-period slice, publisher-labelled validation rows).
 Every choice is made on validation or calibration, never here; the set may be scored again after a
 round, and every scoring is appended to ``scorings.jsonl`` next to the model (the card shows the log).
 It runs the model on the serving default backend (``--backend`` picks another).
@@ -129,6 +131,44 @@ def measure_speed(classifier: TopicClassifier, texts: list[str], batch_size: int
     }
 
 
+def breakdown(classifier: TopicClassifier, rows: list[dict], label_key: str) -> dict:
+    """Accuracy and macro-F1 per ``source year`` (and over all ``rows``) against ``label_key``."""
+    labels = classifier.config.labels
+    index = {label: i for i, label in enumerate(labels)}
+    rows = [r for r in rows if r.get(label_key) in index]
+    if not rows:
+        return {}
+    texts = [article_text(r) for r in rows]
+    predicted = classifier.probabilities(classifier.text_logits(texts)).argmax(1)
+    truth = np.array([index[r[label_key]] for r in rows])
+    groups: dict[str, list[int]] = {"all": list(range(len(rows)))}
+    for i, row in enumerate(rows):
+        groups.setdefault(f"{row['source']} {row['year']}", []).append(i)
+    present = sorted(set(truth.tolist()))
+    return {
+        name: {
+            "rows": len(members),
+            "accuracy": round(float(accuracy_score(truth[members], predicted[members])), 4),
+            "macro_f1": round(float(f1_score(truth[members], predicted[members], labels=present, average="macro")), 4),
+        }
+        for name, members in sorted(groups.items(), key=lambda kv: (kv[0] != "all", kv[0]))
+    }
+
+
+def per_source_tables(classifier: TopicClassifier, corpus, test_rows: list[dict]) -> dict:
+    """Every evaluation per source and year: the development test; the careful-read validation rows
+    (the out-of-period ``transfer`` slice among them); the validation rows labelled by their publisher
+    section, scored against that label (a check that publisher-labelled sets do not get worse)."""
+    validation = corpus["validation"].to_list() if "validation" in corpus else []
+    return {
+        "development_test": breakdown(classifier, test_rows, "label"),
+        "validation_read": breakdown(classifier, [r for r in validation if r["label_method"] == "read"], "label"),
+        "validation_publisher_labels": breakdown(
+            classifier, [r for r in validation if r["label_method"] == "section"], "publisher_label"
+        ),
+    }
+
+
 def load_for_scoring(model_dir: Path, backend: str | None) -> tuple[TopicClassifier, str]:
     """The classifier in ``model_dir`` as the service runs it (``backend``, default the serving default; each
     article batched alone, as the CLI, the app and Ray serve it) and that backend's name."""
@@ -220,6 +260,7 @@ def main(argv: list[str] | None = None) -> None:
             result["model"]["macro_f1"] - result["tfidf_careful_labels"]["macro_f1"], 4
         ),
     }
+    result["per_source_year"] = per_source_tables(classifier, corpus, test_rows)
     (model_dir / "eval.json").write_text(json.dumps(result, indent=2))
     log_scoring(
         model_dir, "training.evaluate_classifier", backend, len(test_rows), result["model"]["macro_f1"],

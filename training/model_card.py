@@ -91,6 +91,16 @@ def _classifier_metadata(config: dict, result: dict) -> dict:
     }
 
 
+def _layers_phrase(config: dict, train: dict) -> str:
+    """'all 12 encoder layers fine-tuned …' for a topic encoder trained whole, else 'its top N …'."""
+    layers, total = config["trainable_layers"], train.get("backbone_layers")
+    if total and layers >= total:
+        return (
+            f"all {total} encoder layers fine-tuned for topics (the embedding table frozen), run as a pass of its own"
+        )
+    return f"its top {layers} encoder layers fine-tuned"
+
+
 def _classifier_intro(config: dict, train: dict) -> str:
     """Title, what the model is, and how to load it."""
     weight = config.get("lexical_weight", 0.0)
@@ -105,8 +115,8 @@ def _classifier_intro(config: dict, train: dict) -> str:
 
 Tags Indonesian news articles with the 11 topics of `configs/labels.yaml` (governance, economy,
 health, education, law, sport, technology, automotive, entertainment, lifestyle, world). It is the
-backbone `{config["backbone"]}` with its top {config["trainable_layers"]} encoder layers fine-tuned
-and a linear head over mean-pooled tokens.{lexical_part} This directory holds only those layers,
+backbone `{config["backbone"]}` with {_layers_phrase(config, train)} and a linear head over mean-pooled
+tokens.{lexical_part} This directory holds only those layers,
 the head and the lexical model; the backbone is rebuilt from its package and checked against
 fingerprint `{config["backbone_fingerprint"]}` when loading.
 
@@ -139,10 +149,11 @@ def _classifier_labels_section(agreement: dict) -> str:
 Topic truth is the taxonomy as careful readers apply it (`docs/annotation.md`: definitions,
 examples, boundary rules). Readers see the title and the start of the body only — no publisher
 label, no model output. Read articles: {json.dumps(read_counts)}
-(train / gold test / calibration); double-read: {json.dumps(agreement["double_read_per_set"])}; agreement on the main
+(train / gold test / calibration / transfer: the out-of-period validation slice);
+double-read: {json.dumps(agreement["double_read_per_set"])}; agreement on the main
 label {agreement["overall"]["agreement"]}, Cohen's kappa {agreement["overall"]["kappa"]} (per label: `docs/data.md`);
-disagreements adjudicated by the guide: {json.dumps(agreement["adjudicated_per_set"])}. The readers are independent
-instances of one kind of reader (an LLM helper following the guide), so their agreement is likely
+disagreements adjudicated by the guide: {json.dumps(agreement["adjudicated_per_set"])}. **The readers are language
+models** (independent LLM helpers reading like careful people, following the guide), so their agreement is likely
 higher than two human annotators' would be. How often publisher sections agree with the readers:
 `docs/data.md`.
 """
@@ -200,6 +211,36 @@ reconstructed from the repository's history.
 """
 
 
+def _per_source_section(result: dict) -> str:
+    """Every evaluation per source and year ("" for an eval.json without the breakdown)."""
+    tables = result.get("per_source_year")
+    if not tables:
+        return ""
+    titles = {
+        "development_test": "development test (gold, June 2025)",
+        "validation_read": "validation, careful-read rows (the out-of-period `transfer` slice and earlier reads)",
+        "validation_publisher_labels": "validation rows labelled by their publisher section, against that label",
+    }
+    blocks = []
+    for key, title in titles.items():
+        rows = tables.get(key) or {}
+        lines = ["| source year | rows | accuracy | macro-F1 |", "|---|---|---|---|"]
+        lines += [f"| {name} | {m['rows']} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} |" for name, m in rows.items()]
+        blocks.append(f"**{title}**\n\n" + "\n".join(lines))
+    intro = "The same model and backend as above; macro-F1 over the labels present in each row."
+    return f"### Per source and year\n\n{intro}\n\n" + "\n\n".join(blocks) + "\n"
+
+
+def _frozen_phrase(config: dict, train: dict, training: dict) -> str:
+    if train.get("backbone_layers") and config["trainable_layers"] >= train["backbone_layers"]:
+        decay = training.get("layer_decay", 1.0)
+        return (
+            f"every encoder layer trained (learning rate {training.get('lr_layers')} at the top, × {decay} per layer "
+            f"below, warm-up {training.get('warmup_ratio')} of the steps), the embedding table frozen"
+        )
+    return "lower layers frozen and cached"
+
+
 def _classifier_training_section(config: dict, train: dict, training: dict) -> str:
     """How the model was trained: data, windows, epochs, wall time and size."""
     seconds = train.get("seconds", {})
@@ -210,9 +251,10 @@ directory `{training.get("output_dir")}`, then copied here): label source
 `{train.get("label_source")}` — {train.get("train_rows")} training rows, {train.get("train_rows_read")} of them
 careful-read, {train.get("train_auxiliary_rows")} headlines/sentences at weight {training.get("aux_weight")};
 publisher-section rows at weight {training.get("publisher_weight")}. The first {training.get("train_windows", 1)}
-{config["max_length"]}-token window(s) of each article ({train.get("train_windows")} training windows), lower layers
-frozen and cached, {training.get("epochs")} epochs, best epoch
-{train.get("best_epoch")} by validation macro-F1 on careful-read rows; bf16 autocast: {train.get("bf16")};
+{config["max_length"]}-token window(s) of each article ({train.get("train_windows")} training windows),
+{_frozen_phrase(config, train, training)}, up to {training.get("epochs")} epochs, validated every
+{training.get("eval_every") or 1} epoch, best at epoch {train.get("best_epoch")} by validation macro-F1 on
+careful-read rows (early stopping: patience {training.get("patience")}); bf16 autocast: {train.get("bf16")};
 seed {training.get("seed")}. Wall time {seconds.get("total")} s (caching {seconds.get("cache_lower_layers")} s,
 training {seconds.get("train")} s) on {train.get("cpu", "a 2-core CPU")}; peak RSS {train.get("peak_rss_mb")} MB;
 artifact {train.get("artifact_bytes", 0) / 1e6:.1f} MB.
@@ -234,6 +276,7 @@ def write_classifier_card(model_dir: Path) -> None:
         _classifier_labels_section(load_agreement()),
         _classifier_selection_section(selection),
         _classifier_evaluation_section(result, read_scorings(model_dir)),
+        _per_source_section(result),
         _classifier_training_section(config, train, training),
     ]
     (model_dir / "README.md").write_text("\n".join(sections), encoding="utf-8")

@@ -101,12 +101,17 @@ def export_embeddings(model: nn.Module, sample_id: int, path: Path) -> None:
     plain.unlink()
 
 
-def export_blocks(model: nn.Module, layers: int, int8_path: Path, fp32_path: Path | None = None) -> None:
-    """``model``'s first ``layers`` blocks quantised to int8 (QInt8 per channel); kept in fp32 too at ``fp32_path``."""
+def quantise(fp32_path: Path, int8_path: Path) -> None:
+    """A graph's MatMul weights dynamically quantised to int8 (QInt8 per output channel)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    quantize_dynamic(str(fp32_path), str(int8_path), weight_type=QuantType.QInt8, per_channel=True)
+
+
+def export_blocks(model: nn.Module, layers: int, int8_path: Path, fp32_path: Path | None = None) -> None:
+    """``model``'s first ``layers`` blocks quantised to int8 (QInt8 per channel); kept in fp32 too at ``fp32_path``."""
     plain = fp32_path or int8_path.with_suffix(".fp32.tmp")
     export_states_graph(Blocks(model.encoder.layer[:layers]), model.config.hidden_size, plain, "states")
-    quantize_dynamic(str(plain), str(int8_path), weight_type=QuantType.QInt8, per_channel=True)
+    quantise(plain, int8_path)
     if fp32_path is None:
         plain.unlink()

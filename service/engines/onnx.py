@@ -31,11 +31,14 @@ def session(path: Path, threads: int | None):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def lower_layers(embeddings, blocks) -> LowerLayers:
-    """The embedding graph followed by a block graph, as a ``LowerLayers`` function."""
+def lower_layers(embeddings, blocks=None) -> LowerLayers:
+    """The embedding graph followed by a block graph (none: the embeddings alone, for a head that
+    holds every block), as a ``LowerLayers`` function."""
 
     def lower(input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         hidden = embeddings.run(None, {"input_ids": input_ids})[0]
+        if blocks is None:
+            return hidden
         return blocks.run(None, {"hidden": hidden, "attention_mask": attention_mask})[0]
 
     return lower

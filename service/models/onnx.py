@@ -34,7 +34,7 @@ from service.models.topics.classifier import TopicClassifier
 logger = logging.getLogger(__name__)
 
 # Bump when the export or quantisation changes, so old cache entries are not reused.
-EXPORT_VERSION = 2
+EXPORT_VERSION = 3
 # Packages whose version changes what the export writes or how it loads: part of the cache key.
 KEY_PACKAGES = ("onnxruntime", "onnx", "torch")
 
@@ -78,7 +78,14 @@ def build(classifier_path: Path, summarizer_path: Path, backbone: str, out: Path
     import torch
 
     from service.backbone.resolve import load_backbone
-    from service.engines.export import OPSET, export, export_blocks, export_embeddings, export_states_graph
+    from service.engines.export import (
+        OPSET,
+        export,
+        export_blocks,
+        export_embeddings,
+        export_states_graph,
+        quantise,
+    )
     from service.models.summaries.features import feature_count
     from service.models.summaries.scorer import ArticleScorer
     from service.models.topics.head import ExportedHead
@@ -90,12 +97,14 @@ def build(classifier_path: Path, summarizer_path: Path, backbone: str, out: Path
     classifier = TopicClassifier.load(classifier_path, shared_backbone=shared)
     summarizer = Summarizer.load(summarizer_path, shared_backbone=shared)
     layers, hidden_size = model.config.num_hidden_layers, model.config.hidden_size
-    lower = sorted({classifier.n_lower, min(summarizer.config.feature_layer, layers)})
+    # A topic encoder trained whole (n_lower 0) reads the embeddings: no lower blocks of its own.
+    lower = sorted(n for n in {classifier.n_lower, min(summarizer.config.feature_layer, layers)} if n > 0)
     export_embeddings(model, tokenizer.cls_token_id, out / "embeddings.onnx")
     for n in lower:  # the windows the topic head reads also get fp32 blocks
         topic = out / f"lower-{n}.topic.onnx" if n == classifier.n_lower else None
         export_blocks(model, n, out / f"lower-{n}.onnx", topic)
     export_states_graph(ExportedHead(classifier.head), hidden_size, out / "topic-head.onnx", "logits")
+    quantise(out / "topic-head.onnx", out / "topic-head.int8.onnx")
     sentences = {1: torch.export.Dim("sentences")}
     example = (
         torch.zeros((1, 3, hidden_size)),
@@ -138,10 +147,12 @@ class OnnxScorer:
         return self.session.run(None, {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in feeds.items()})[0][0]
 
 
-def _open(directory: Path, manifest: dict, threads: int | None) -> dict:
+def _open(directory: Path, manifest: dict, threads: int | None, topic_precision: str = "fp32") -> dict:
     ids = manifest["special_ids"]
     embeddings = session(directory / "embeddings.onnx", threads)
-    topic_blocks = session(directory / f"lower-{manifest['topic_layers']}.topic.onnx", threads)
+    n_topic = manifest["topic_layers"]
+    topic_blocks = session(directory / f"lower-{n_topic}.topic.onnx", threads) if n_topic else None
+    head = "topic-head.int8.onnx" if topic_precision == "int8" else "topic-head.onnx"
     return {
         "tokenizer": WindowTokenizer.from_file(directory / "tokenizer.json", ids["cls"], ids["sep"], ids["pad"]),
         "lower": {
@@ -149,7 +160,7 @@ def _open(directory: Path, manifest: dict, threads: int | None) -> dict:
             for n in manifest["lower_layers"]
         },
         "topic_lower": lower_layers(embeddings, topic_blocks),
-        "head": states_function(session(directory / "topic-head.onnx", threads)),
+        "head": states_function(session(directory / head, threads)),
         "scorer": OnnxScorer(session(directory / "scorer.onnx", threads)),
     }
 
@@ -161,9 +172,13 @@ def load_onnx_models(
     cache_dir: Path | None = None,
     threads: int | None = None,
     independent_batches: bool = False,
+    topic_precision: str = "fp32",
 ) -> tuple[TopicClassifier, Summarizer]:
     """Both models run by ONNX Runtime, exporting them into the cache on first use; with
-    ``independent_batches`` each article's windows are batched alone (``encoder.window_batches``)."""
+    ``independent_batches`` each article's windows are batched alone (``encoder.window_batches``).
+    ``topic_precision``: the topic head's graph, ``int8`` (dynamically quantised) or ``fp32``."""
+    if topic_precision not in ("int8", "fp32"):
+        raise ValueError(f"topic_precision must be int8 or fp32, not {topic_precision!r}")
     classifier_path, summarizer_path = Path(classifier_path), Path(summarizer_path)
     config, lexical = TopicClassifier.read(classifier_path)
     summary_config = SummarizerConfig(**read_config(summarizer_path, "summariser"))
@@ -185,7 +200,7 @@ def load_onnx_models(
 
     def open_entry(entry: Path) -> tuple[dict, dict]:
         manifest = read_manifest(entry)
-        return manifest, _open(entry, manifest, threads)
+        return manifest, _open(entry, manifest, threads, topic_precision)
 
     target.parent.mkdir(parents=True, exist_ok=True)
     try:  # a damaged file of the right size fails to open: the entry is rebuilt once, under the build lock
@@ -195,8 +210,10 @@ def load_onnx_models(
     except Exception as error:  # noqa: BLE001 - any loader failure after a rebuild: no ONNX for these models
         raise OnnxBuildError(f"cannot load the ONNX models in {target}: {error}") from error
     classifier_layers = manifest["backbone_layers"] - config.trainable_layers
+    # A topic encoder trained whole has no lower blocks: every window it reads is its own pass.
+    classifier_lower = parts["lower"].get(classifier_layers, parts["topic_lower"])
     classifier = TopicClassifier(
-        parts["tokenizer"], config, parts["lower"][classifier_layers], parts["head"], classifier_layers, resolved,
+        parts["tokenizer"], config, classifier_lower, parts["head"], classifier_layers, resolved,
         lexical, lead_lower=parts["topic_lower"], by_document=independent_batches,
     )  # fmt: skip
     summary_layers = min(summary_config.feature_layer, manifest["backbone_layers"])
