@@ -1,4 +1,4 @@
-"""The analyzer API: topics and a summary per article, with one shared encoder pass.
+"""The analyzer API: topics and a summary per article, the two models on one backbone in memory.
 
     from service import Analyzer
     analyzer = Analyzer.load()
@@ -137,7 +137,8 @@ def models_version(classifier_path: Path, summarizer_path: Path) -> str:
 
 
 class Analyzer:
-    """Topic classifier + summariser sharing one backbone in memory and one encoder pass per article.
+    """Topic classifier + summariser sharing one backbone in memory; one encoder pass per article when both read
+    the same lower layers, else (a topic encoder trained whole) the topic windows are a pass of their own.
 
     Safe to share between threads: model calls are serialised (the CPU is the bottleneck anyway).
     """

@@ -56,7 +56,8 @@ def test_onnx_backend_agrees_with_pytorch_fp32(onnx_analyzer, fp32_analyzer):
 
 
 def sentence_scores(analyzer, text: str) -> np.ndarray:
-    document = analyzer.classifier.encode([text])[0]
+    encoder = analyzer.classifier if analyzer.shared_pass else analyzer.summarizer  # the summariser's own pass
+    document = encoder.encode([text])[0]
     return analyzer.summarizer.sentence_scores(text, split_body(text), document, "supervised")
 
 

@@ -255,3 +255,22 @@ def test_layer_wise_learning_rates_decay_downwards_and_patience_stops_training(t
     steps_per_epoch = -(-metrics["train_windows"] // 2)
     assert history[-1]["step"] < 3 * steps_per_epoch  # stopped before the budget of three epochs
     assert metrics["best_epoch"] == history[f1.index(max(f1))]["epoch"]
+
+
+def test_evaluations_break_down_per_source_and_year(tmp_path, tiny_bert_dir):
+    from training.evaluate_classifier import breakdown
+
+    train(_tiny_run_config(tmp_path, tiny_bert_dir) | {"bf16": False, "lexical": None})
+    classifier = TopicClassifier.load(tmp_path / "model")
+
+    def row(source: str, year: int, label: str, text: str) -> dict:
+        return {"source": source, "year": year, "label": label, "title": "", "is_aux": False, "text": text}
+
+    rows = [row("old", 2015, label, f"{text} " * 6) for label, text in ROWS]
+    rows += [row("new", 2025, "sport", "timnas menang gol " * 8), row("new", 2025, "not-a-topic", "apa saja " * 8)]
+    table = breakdown(classifier, rows, "label")
+    assert list(table) == ["all", "new 2025", "old 2015"]
+    assert (table["all"]["rows"], table["old 2015"]["rows"], table["new 2025"]["rows"]) == (6, 5, 1)  # unknown left out
+    predicted = classifier.predict([rows[5]["text"]])[0].topic
+    assert table["new 2025"]["accuracy"] == (1.0 if predicted == "sport" else 0.0)
+    assert all(0.0 <= m["macro_f1"] <= 1.0 for m in table.values())

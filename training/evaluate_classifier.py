@@ -144,12 +144,17 @@ def breakdown(classifier: TopicClassifier, rows: list[dict], label_key: str) -> 
     groups: dict[str, list[int]] = {"all": list(range(len(rows)))}
     for i, row in enumerate(rows):
         groups.setdefault(f"{row['source']} {row['year']}", []).append(i)
-    present = sorted(set(truth.tolist()))
+
+    def macro(members: list[int]) -> float:  # over the labels this group's rows carry
+        present = sorted(set(truth[members].tolist()))
+        return round(float(f1_score(truth[members], predicted[members], labels=present, average="macro")), 4)
+
     return {
         name: {
             "rows": len(members),
+            "labels": len(set(truth[members].tolist())),
             "accuracy": round(float(accuracy_score(truth[members], predicted[members])), 4),
-            "macro_f1": round(float(f1_score(truth[members], predicted[members], labels=present, average="macro")), 4),
+            "macro_f1": macro(members),
         }
         for name, members in sorted(groups.items(), key=lambda kv: (kv[0] != "all", kv[0]))
     }

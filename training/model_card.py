@@ -224,10 +224,13 @@ def _per_source_section(result: dict) -> str:
     blocks = []
     for key, title in titles.items():
         rows = tables.get(key) or {}
-        lines = ["| source year | rows | accuracy | macro-F1 |", "|---|---|---|---|"]
-        lines += [f"| {name} | {m['rows']} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} |" for name, m in rows.items()]
+        lines = ["| source year | rows | labels | accuracy | macro-F1 |", "|---|---|---|---|---|"]
+        lines += [
+            f"| {name} | {m['rows']} | {m.get('labels', '')} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} |"
+            for name, m in rows.items()
+        ]
         blocks.append(f"**{title}**\n\n" + "\n".join(lines))
-    intro = "The same model and backend as above; macro-F1 over the labels present in each row."
+    intro = "The same model and backend as above; macro-F1 over the labels each row's articles carry (`labels`)."
     return f"### Per source and year\n\n{intro}\n\n" + "\n\n".join(blocks) + "\n"
 
 

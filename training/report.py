@@ -54,9 +54,10 @@ def speed_block(benchmark: dict) -> str:
     """The side-by-side table of ``training.benchmark_service --compare``."""
     if not benchmark:
         return "_Not measured yet: run `make report`._"
+    cli_rows = next((e["cli"]["rows"] for e in benchmark["backends"].values() if e.get("cli")), 0)
     rows = [
         "| backend | cold start | p50 / p95 single article | articles/s, batch 16 / 32 "
-        "| CLI 1,000 rows: art/s, peak RSS | p50 vs reference | throughput vs reference (16) |",
+        f"| CLI {cli_rows:,} rows: art/s, peak RSS | p50 vs reference | throughput vs reference (16) |",
         "|---|---|---|---|---|---|---|",
     ]
     for name, entry in benchmark["backends"].items():

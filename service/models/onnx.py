@@ -1,10 +1,11 @@
 """Both trained heads on ONNX Runtime: exported once into the cache, loaded back with no PyTorch at run time.
 
-On first use the trained models are exported (``build``): the encoder's lower blocks (the shared
-pass, most of the work) dynamically quantised to int8, except on the windows the topic head reads,
-which run fp32 blocks so topics stay those of PyTorch fp32 (int8 alone moved the top topic on 1.5 %
-of validation articles); the embedding table in int8; the topic head and the sentence scorer in
-fp32. Everything is written into ``$WARTA_CACHE/onnx/<key>`` atomically
+On first use the trained models are exported (``build``): the encoder's lower blocks (most of the
+work) dynamically quantised to int8, except on the windows a topic head over lower-layer states reads,
+which run fp32 blocks (int8 alone moved the top topic on 1.5 % of validation articles with the
+two-layer head); the embedding table in int8; the topic head in fp32 and in int8 (``topic_precision``
+chooses; a topic encoder trained whole is all head: its windows run the embeddings and the head
+alone); the sentence scorer in fp32. Everything is written into ``$WARTA_CACHE/onnx/<key>`` atomically
 (``service.backbone.cache``); the key hashes the backbone fingerprint, both artifacts' weights and
 configs, the export format and the onnxruntime, onnx and torch versions, so retraining a model or
 upgrading one of those packages builds a new entry. A damaged entry is rebuilt.
