@@ -230,7 +230,12 @@ def _per_source_section(result: dict) -> str:
             for name, m in rows.items()
         ]
         blocks.append(f"**{title}**\n\n" + "\n".join(lines))
-    intro = "The same model and backend as above; macro-F1 over the labels each row's articles carry (`labels`)."
+    intro = (
+        "The same model and backend as above; macro-F1 over the labels each row's articles carry (`labels`). "
+        "Validation rows are clean only for a model trained on the current corpus build: a model trained on an "
+        "earlier build may have trained on some of them (the `transfer` draw took articles from every split, and "
+        "validation is redrawn when labels change), so its validation figures are optimistic."
+    )
     return f"### Per source and year\n\n{intro}\n\n" + "\n\n".join(blocks) + "\n"
 
 
