@@ -131,15 +131,22 @@ def measure_speed(classifier: TopicClassifier, texts: list[str], batch_size: int
     }
 
 
-def breakdown(classifier: TopicClassifier, rows: list[dict], label_key: str) -> dict:
-    """Accuracy and macro-F1 per ``source year`` (and over all ``rows``) against ``label_key``."""
+def breakdown(
+    classifier: TopicClassifier, rows: list[dict], label_key: str, predicted: np.ndarray | None = None
+) -> dict:
+    """Accuracy and macro-F1 per ``source year`` (and over all ``rows``) against ``label_key``.
+
+    ``predicted``: label indices already computed for ``rows`` (the test set is predicted once)."""
     labels = classifier.config.labels
     index = {label: i for i, label in enumerate(labels)}
-    rows = [r for r in rows if r.get(label_key) in index]
+    keep = [i for i, r in enumerate(rows) if r.get(label_key) in index]
+    rows = [rows[i] for i in keep]
     if not rows:
         return {}
-    texts = [article_text(r) for r in rows]
-    predicted = classifier.probabilities(classifier.text_logits(texts)).argmax(1)
+    if predicted is None:
+        predicted = classifier.probabilities(classifier.text_logits([article_text(r) for r in rows])).argmax(1)
+    else:
+        predicted = np.asarray(predicted)[keep]
     truth = np.array([index[r[label_key]] for r in rows])
     groups: dict[str, list[int]] = {"all": list(range(len(rows)))}
     for i, row in enumerate(rows):
@@ -160,13 +167,13 @@ def breakdown(classifier: TopicClassifier, rows: list[dict], label_key: str) -> 
     }
 
 
-def per_source_tables(classifier: TopicClassifier, corpus, test_rows: list[dict]) -> dict:
+def per_source_tables(classifier: TopicClassifier, corpus, test_rows: list[dict], test_predicted: np.ndarray) -> dict:
     """Every evaluation per source and year: the development test; the careful-read validation rows
     (the out-of-period ``transfer`` slice among them); the validation rows labelled by their publisher
     section, scored against that label (a check that publisher-labelled sets do not get worse)."""
     validation = corpus["validation"].to_list() if "validation" in corpus else []
     return {
-        "development_test": breakdown(classifier, test_rows, "label"),
+        "development_test": breakdown(classifier, test_rows, "label", test_predicted),
         "validation_read": breakdown(classifier, [r for r in validation if r["label_method"] == "read"], "label"),
         "validation_publisher_labels": breakdown(
             classifier, [r for r in validation if r["label_method"] == "section"], "publisher_label"
@@ -265,7 +272,7 @@ def main(argv: list[str] | None = None) -> None:
             result["model"]["macro_f1"] - result["tfidf_careful_labels"]["macro_f1"], 4
         ),
     }
-    result["per_source_year"] = per_source_tables(classifier, corpus, test_rows)
+    result["per_source_year"] = per_source_tables(classifier, corpus, test_rows, probs.argmax(1))
     (model_dir / "eval.json").write_text(json.dumps(result, indent=2))
     log_scoring(
         model_dir, "training.evaluate_classifier", backend, len(test_rows), result["model"]["macro_f1"],

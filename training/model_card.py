@@ -91,14 +91,17 @@ def _classifier_metadata(config: dict, result: dict) -> dict:
     }
 
 
+def _trained_whole(config: dict, train: dict) -> bool:
+    """Every encoder layer fine-tuned (``train_metrics.json`` records the backbone's layer count)."""
+    return bool(train.get("backbone_layers")) and config["trainable_layers"] >= train["backbone_layers"]
+
+
 def _layers_phrase(config: dict, train: dict) -> str:
     """'all 12 encoder layers fine-tuned …' for a topic encoder trained whole, else 'its top N …'."""
-    layers, total = config["trainable_layers"], train.get("backbone_layers")
-    if total and layers >= total:
-        return (
-            f"all {total} encoder layers fine-tuned for topics (the embedding table frozen), run as a pass of its own"
-        )
-    return f"its top {layers} encoder layers fine-tuned"
+    if _trained_whole(config, train):
+        total = train["backbone_layers"]
+        return f"all {total} encoder layers fine-tuned for topics (embedding table frozen), run as a pass of its own"
+    return f"its top {config['trainable_layers']} encoder layers fine-tuned"
 
 
 def _classifier_intro(config: dict, train: dict) -> str:
@@ -240,7 +243,7 @@ def _per_source_section(result: dict) -> str:
 
 
 def _frozen_phrase(config: dict, train: dict, training: dict) -> str:
-    if train.get("backbone_layers") and config["trainable_layers"] >= train["backbone_layers"]:
+    if _trained_whole(config, train):
         decay = training.get("layer_decay", 1.0)
         return (
             f"every encoder layer trained (learning rate {training.get('lr_layers')} at the top, × {decay} per layer "
