@@ -21,7 +21,14 @@ import yaml
 from service.backbone.artifacts import digest_files
 from service.backbone.resolve import BackboneError
 from service.config import DEFAULT_SERVICE_CONFIG, load_labels, load_settings, project_path
-from service.engines.backend import backend_choice, inference_precision, requested_backend
+from service.engines.backend import (
+    EngineChoice,
+    inference_precision,
+    precision_environment,
+    requested_backend,
+    requested_precision,
+)
+from service.engines.measure import choose_engine
 from service.models.onnx import OnnxBuildError, load_onnx_models
 from service.models.summaries.summarizer import Summarizer, SummarySentence, check_ratio
 from service.models.topics.classifier import TopicClassifier, TopicScore
@@ -148,13 +155,17 @@ class Analyzer:
         classifier: TopicClassifier,
         summarizer: Summarizer,
         settings: dict | None = None,
-        backend: str = "torch",
+        backend: str = "torch-fp32",
         model_dirs: tuple[Path, Path] | None = None,
+        engine_choice: EngineChoice | None = None,
+        batching: str = "length",
     ):
         self.classifier, self.summarizer = classifier, summarizer
         self.model_dirs = model_dirs  # (classifier, summariser) artifact directories, when loaded from them
         self.settings = settings or {}
-        self.backend = backend  # "onnx-int8", "torch-fp32" or "torch-bf16": what runs the encoder
+        self.backend = backend  # the engine that runs the encoder (``service.engines.backend.ENGINES``)
+        self.engine_choice = engine_choice or EngineChoice(backend, "given")  # and why
+        self.batching = batching  # how windows are batched (``service.engines.encoder.BATCHINGS``)
         self.labels = load_labels()
         self.shared_pass = (
             classifier.n_lower == summarizer.config.feature_layer
@@ -170,54 +181,77 @@ class Analyzer:
         cls,
         classifier_dir: str | Path | None = None,
         summarizer_dir: str | Path | None = None,
-        config_path: str | Path = DEFAULT_SERVICE_CONFIG,
+        config_path: str | Path | None = None,
         backend: str | None = None,
         threads: int | None = None,
         independent_batches: bool | None = None,
+        batching: str | None = None,
+        measure_again: bool = False,
     ) -> Analyzer:
-        """Both models as configured in ``config_path``; ``backend`` (auto, onnx, torch) overrides
-        ``WARTA_BACKEND`` and the config's ``backend``; ``threads`` overrides the config's ONNX Runtime threads.
+        """Both models as configured in ``config_path``; ``backend`` (auto, onnx, openvino, torch) overrides
+        ``WARTA_BACKEND`` and the config's ``backend`` (``WARTA_PRECISION`` and ``precision`` likewise); what is
+        left ``auto`` is decided by measurement on this CPU, once (``service.engines.measure``; ``measure_again``
+        measures anew). ``threads`` overrides the config's engine threads.
 
-        ``independent_batches``: encode each article in batches of its own, so its result never depends on
-        the articles batched with it (int8 quantises activations per call; padding changes PyTorch's sums)
-        at some throughput; the CLI, the app and ``service.distributed`` turn it on (exact resume, app =
-        Ray = CLI).
+        ``independent_batches``: an article's result never depends on the articles batched with it (int8
+        quantises activations per call; padding changes sums): batched across articles at fixed width on an
+        engine measured batch-invariant, else each article alone (some throughput); the CLI, the app and
+        ``service.distributed`` turn it on (exact resume, app = Ray = CLI). ``batching`` (``encoder.BATCHINGS``)
+        sets it directly.
 
         Raises ``LoadError`` (one line saying what is missing or wrong) when the models cannot load."""
         try:
-            return cls._load(classifier_dir, summarizer_dir, config_path, backend, threads, bool(independent_batches))
+            return cls._load(
+                classifier_dir, summarizer_dir, config_path or DEFAULT_SERVICE_CONFIG, backend, threads,
+                bool(independent_batches), batching, measure_again,
+            )  # fmt: skip
         except (OSError, KeyError, ValueError, yaml.YAMLError, BackboneError, OnnxBuildError) as error:
             message = f"missing setting {error}" if isinstance(error, KeyError) else str(error).splitlines()[0]
             raise LoadError(f"cannot load the models: {message}") from error
 
     @classmethod
-    def _load(cls, classifier_dir, summarizer_dir, config_path, backend, threads, independent_batches) -> Analyzer:
+    def _load(
+        cls, classifier_dir, summarizer_dir, config_path, backend, threads, independent_batches, batching, again
+    ) -> Analyzer:
         settings = load_settings(config_path)
         cache_dir, backbone = settings.get("cache_dir"), settings.get("backbone")
-        by_document = bool(independent_batches or settings.get("independent_batches", False))
+        threads = threads or settings.get("threads")
         classifier_path = project_path(classifier_dir or settings["classifier_dir"])
         summarizer_path = project_path(summarizer_dir or settings["summarizer_dir"])
-        if backend_choice(settings.get("backend"), backend) == "onnx":
+        request = requested_backend(settings.get("backend"), backend)
+        parity = settings.get("parity_file")
+        choice = choose_engine(
+            request,
+            requested_precision(settings.get("precision")),
+            models_version(classifier_path, summarizer_path),
+            str(config_path),
+            (str(classifier_dir) if classifier_dir else None, str(summarizer_dir) if summarizer_dir else None),
+            threads,
+            cache_dir,
+            project_path(parity) if parity else None,
+            again,
+        )
+        if batching is None:
+            independent = independent_batches or settings.get("independent_batches", False)
+            batching = ("fixed" if choice.batch_invariant else "document") if independent else "length"
+        engine, dirs = choice.engine, (classifier_path, summarizer_path)
+        if not engine.startswith("torch-"):
             try:
                 classifier, summarizer = load_onnx_models(
-                    classifier_path,
-                    summarizer_path,
-                    backbone,
-                    cache_dir,
-                    threads or settings.get("threads"),
-                    by_document,
-                    settings.get("topic_precision", "fp32"),
+                    *dirs, backbone, cache_dir, threads, batching, settings.get("topic_precision", "fp32"), engine
                 )
-                return cls(classifier, summarizer, settings, "onnx-int8", (classifier_path, summarizer_path))
+                return cls(classifier, summarizer, settings, engine, dirs, choice, batching)
             except OnnxBuildError as error:
-                if requested_backend(settings.get("backend"), backend) == "onnx":
+                if request != "auto":
                     raise
                 logger.warning("%s; falling back to the PyTorch backend", error)
-        classifier = TopicClassifier.load(classifier_path, backbone, cache_dir, by_document=by_document)
-        shared = (classifier.backbone, classifier.tokenizer, classifier.resolved)
-        summarizer = Summarizer.load(summarizer_path, backbone, cache_dir, shared, by_document=by_document)
-        backend_name = f"torch-{inference_precision()}"
-        return cls(classifier, summarizer, settings, backend_name, (classifier_path, summarizer_path))
+                engine = f"torch-{inference_precision()}"
+                choice = EngineChoice(engine, f"fallback: {error}")
+        with precision_environment(engine.split("-")[1]):  # the PyTorch layers keep the precision they load with
+            classifier = TopicClassifier.load(classifier_path, backbone, cache_dir, batching=batching)
+            shared = (classifier.backbone, classifier.tokenizer, classifier.resolved)
+            summarizer = Summarizer.load(summarizer_path, backbone, cache_dir, shared, batching=batching)
+        return cls(classifier, summarizer, settings, engine, dirs, choice, batching)
 
     @functools.cached_property
     def version(self) -> str:

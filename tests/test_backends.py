@@ -15,8 +15,8 @@ import pytest
 
 from service.analyzer import Analyzer
 from service.backbone.resolve import load_backbone
-from service.engines.backend import backend_choice
-from service.models.onnx import load_onnx_models, onnx_dir, package_versions
+from service.engines.backend import package_versions
+from service.models.onnx import KEY_PACKAGES, load_onnx_models, onnx_dir
 from service.models.summaries.features import SummarizerConfig
 from service.models.summaries.scorer import build_scorer
 from service.models.summaries.summarizer import Summarizer, split_body
@@ -75,18 +75,6 @@ def test_onnx_summaries_pick_the_same_sentences_unless_fp32_scores_tie(onnx_anal
     assert decided >= 8  # most top-3 places are clear, so the comparison above is not empty
 
 
-def test_backend_choice_follows_environment_then_setting(monkeypatch):
-    monkeypatch.delenv("WARTA_BACKEND", raising=False)
-    assert backend_choice("torch") == "torch"
-    assert backend_choice("auto") == backend_choice(None) == "onnx"  # onnxruntime is installed
-    monkeypatch.setenv("WARTA_BACKEND", "torch")
-    assert backend_choice("onnx") == "torch"  # the environment overrides the config file
-    assert backend_choice("torch", explicit="onnx") == "onnx"  # Analyzer.load(backend=...) overrides both
-    monkeypatch.setenv("WARTA_BACKEND", "tensorrt")
-    with pytest.raises(ValueError, match="auto, onnx, torch"):
-        backend_choice(None)
-
-
 def test_onnx_serving_path_imports_neither_torch_nor_transformers(onnx_analyzer):
     code = (
         "import json, sys\n"
@@ -127,20 +115,26 @@ def test_onnx_models_match_pytorch_and_a_damaged_entry_is_rebuilt(tiny_artifacts
     np.testing.assert_allclose(classifier.text_logits(texts), torch_classifier.text_logits(texts), atol=0.05)
     torch_summarizer = Summarizer.load(root / "summarizer", str(backbone_dir))
     body = "timnas menang gol di sleman hari ini. bupati meresmikan pasar baru di sleman. dokter pasien rumah sakit."
-    got, expected = (s.summarize([body], max_sentences=1)[0].sentences for s in (summarizer, torch_summarizer))
-    assert [s.index for s in got] == [s.index for s in expected]
+    summaries = (s.summarize([body], max_sentences=1)[0].sentences for s in (summarizer, torch_summarizer))
+    got, expected_sentences = summaries
+    assert [s.index for s in got] == [s.index for s in expected_sentences]
 
     entry = onnx_dir(root / "classifier", root / "summarizer", classifier.resolved.fingerprint, tmp_path)
     manifest = json.loads((entry / "warta-manifest.json").read_text())
     assert manifest["lower_layers"] == [1, 2]  # one graph per distinct layer count the two heads read
-    expected = {"embeddings.onnx", "lower-1.onnx", "lower-1.topic.onnx", "lower-2.onnx", "topic-head.onnx"}
-    expected |= {"topic-head.int8.onnx"}
+    expected = {"embeddings.onnx", "lower-1.onnx", "lower-1.fp32.onnx", "lower-2.onnx", "lower-2.fp32.onnx"}
+    expected |= {"topic-head.onnx", "topic-head.int8.onnx"}  # fp32 blocks: the topic windows and OpenVINO
     assert expected | {"scorer.onnx", "tokenizer.json"} == set(manifest["files"])
     damaged = entry / "lower-1.onnx"
     damaged.write_bytes(b"\0" * damaged.stat().st_size)  # same size: only loading can tell
     classifier, _ = load_onnx_models(*args)
     assert damaged.read_bytes()[:4] != b"\0\0\0\0"
     np.testing.assert_allclose(classifier.text_logits(texts), torch_classifier.text_logits(texts), atol=0.05)
+    # OpenVINO runs the same entry's fp32 graphs.
+    classifier, summarizer = load_onnx_models(*args, engine="openvino-fp32")
+    np.testing.assert_allclose(classifier.text_logits(texts), torch_classifier.text_logits(texts), atol=0.05)
+    got = summarizer.summarize([body], max_sentences=1)[0].sentences
+    assert [s.index for s in got] == [s.index for s in expected_sentences]
 
 
 @pytest.mark.parametrize("topic_precision", ["fp32", "int8"])
@@ -172,7 +166,7 @@ def test_a_topic_encoder_trained_whole_runs_its_own_pass_on_onnx(tiny_artifacts,
 def test_onnx_cache_key_changes_with_the_onnxruntime_onnx_and_torch_versions(tmp_path):
     import onnxruntime
 
-    installed = package_versions()
+    installed = package_versions(KEY_PACKAGES)
     assert set(installed) == {"onnxruntime", "onnx", "torch"}
     assert installed["onnxruntime"] == onnxruntime.__version__
     assert package_versions(("no-such-package-xyz",)) == {"no-such-package-xyz": "-"}

@@ -25,8 +25,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 
+from service.engines.measure import engine_environment
 from training.config import PROJECT_ROOT, cpu_description, project_path
 
 COLD_START = """
@@ -67,14 +69,6 @@ def articles_of(words: int, count: int) -> list[str]:
     return [out[i % len(out)] for i in range(count)]
 
 
-def environment(backend: str) -> dict:
-    """The environment that selects ``backend`` (onnx-int8, torch-bf16, torch-fp32) in a fresh process."""
-    env = dict(os.environ, WARTA_BACKEND=backend.split("-")[0])
-    if backend.startswith("torch-"):
-        env["WARTA_PRECISION"] = backend.removeprefix("torch-")
-    return env
-
-
 def cold_start(backend: str, text: str, repeats: int, config: str = DEFAULT_CONFIG) -> dict:
     """Fresh process, warm cache: interpreter start, import, load both models, first answer (median run)."""
     runs = []
@@ -86,7 +80,7 @@ def cold_start(backend: str, text: str, repeats: int, config: str = DEFAULT_CONF
             capture_output=True,
             text=True,
             cwd=PROJECT_ROOT,
-            env=environment(backend),
+            env=engine_environment(backend),
             check=True,
         )
         run = json.loads(out.stdout.strip().splitlines()[-1])
@@ -107,7 +101,7 @@ def cli_run(backend: str, texts: list[str], directory: Path | None = None, confi
         finished = subprocess.run(
             [*command, "--input", str(source), "--output", str(output), "--config", str(project_path(config))],
             cwd=PROJECT_ROOT,
-            env=environment(backend),
+            env=engine_environment(backend),
             check=True,
             capture_output=True,
             text=True,
@@ -159,19 +153,10 @@ def throughput(run, texts: list[str], batch_size: int) -> float:
     return round(len(texts) / (time.perf_counter() - begin), 2)
 
 
-def available_backends() -> list[str]:
-    import importlib.util
-
-    from service.engines.backend import cpu_has_native_bf16
-
-    found = ["onnx-int8"] if importlib.util.find_spec("onnxruntime") else []
-    return found + (["torch-bf16"] if cpu_has_native_bf16() else []) + ["torch-fp32"]
-
-
 def load_analyzer(backend: str, config: str = DEFAULT_CONFIG):
     from service.analyzer import Analyzer
 
-    os.environ.update(environment(backend))
+    os.environ.update(engine_environment(backend))
     analyzer = Analyzer.load(config_path=project_path(config))
     if analyzer.backend != backend:
         raise SystemExit(f"error: asked for {backend}, got {analyzer.backend}")
@@ -195,16 +180,19 @@ def main(argv: list[str] | None = None) -> None:
     cpu = cpu_description()
     print(f"CPU: {cpu}", file=sys.stderr)
     texts = articles_of(400, max(args.rows, args.runs, args.batch_articles))
-    if args.compare:
-        backends = available_backends()
-    else:
-        from service.engines.backend import backend_choice
+    from service.analyzer import Analyzer
+    from service.engines.backend import candidates
+    from service.engines.measure import table as timing_table
 
-        choice = backend_choice(os.environ.get("WARTA_BACKEND"))
-        from service.engines.backend import inference_precision
-
-        backends = ["onnx-int8" if choice == "onnx" else f"torch-{inference_precision()}"]
-    report: dict = {"cpu": cpu, "article_words": 400, "models": configs, "backends": {}}
+    default = Analyzer.load(config_path=project_path(DEFAULT_CONFIG))  # what auto (or the environment) picks here
+    default_choice = default.engine_choice
+    choice = {"engine": default.backend, "reason": default_choice.reason, "timings": default_choice.timings}
+    del default
+    print(f"engine chosen: {choice['engine']}: {choice['reason']}", file=sys.stderr)
+    backends = candidates() if args.compare else [choice["engine"]]
+    report: dict = {"cpu": cpu, "article_words": 400, "models": configs, "backends": {},
+                    "choice": {"engine": choice["engine"], "reason": choice["reason"],
+                               "timings": {name: asdict(t) for name, t in choice["timings"].items()}}}  # fmt: skip
     runs = [(f"{backend} [{label}]" if label else backend, backend, config) for label, config in configs.items()
             for backend in backends]  # fmt: skip
 
@@ -261,6 +249,8 @@ def main(argv: list[str] | None = None) -> None:
         project_path(args.out).write_text(text + "\n")
     print(text)
     print(table(report), file=sys.stderr)
+    if choice["timings"]:
+        print(f"\nauto's measurement (first load on this CPU):\n{timing_table(default_choice)}", file=sys.stderr)
 
 
 def table(report: dict) -> str:
@@ -270,14 +260,16 @@ def table(report: dict) -> str:
         "| p50 ratio | throughput ratio (16) |",
         "|---|---|---|---|---|---|---|",
     ]
+    chosen = report.get("choice", {}).get("engine")
     for name, entry in report["backends"].items():
         cold = entry.get("cold_start", {}).get("process_seconds", "")
+        label = f"{name} (auto's choice)" if name == chosen else name
         single = entry["single_article_ms"]
         cli = entry.get("cli")
         cli_cell = f"{cli['articles_per_second']}, {cli['peak_rss_mb']}" if cli else ""
         ratio = entry.get("vs_reference", {})
         lines.append(
-            f"| {name} | {cold} | {single['p50']} / {single['p95']} | {entry['articles_per_second_batch_16']} / "
+            f"| {label} | {cold} | {single['p50']} / {single['p95']} | {entry['articles_per_second_batch_16']} / "
             f"{entry['articles_per_second_batch_32']} | "
             f"{cli_cell} | "
             f"{ratio.get('p50_ratio', '1.00' if name == REFERENCE else '')} | "

@@ -1,13 +1,15 @@
 """Parity gate: each inference backend against PyTorch fp32 on the same articles.
 
-    python -m training.evaluate_backends [--backends onnx-int8 torch-bf16] [--summaries 300]
+    python -m training.evaluate_backends [--backends onnx-int8 openvino-bf16 ...] [--summaries 300]
 
 For every backend, on the validation split and on the gold test set (``build/data/topics``):
 top-1 topic agreement with fp32, the largest and mean difference of any topic probability,
 macro-F1 against the labels for both, and on ``--summaries`` validation articles the share whose
-summary has exactly the same sentences. The int8 path passes when it agrees on top-1 for at least
+summary has exactly the same sentences. An engine passes when it agrees on top-1 for at least
 99 % of the validation articles and its macro-F1 is within 0.5 points of fp32; the command exits
-with status 1 otherwise. Results go to ``--out`` (JSON) with the CPU's model and flags; the gold-test
+with status 1 when one fails. The file records the models' version and each engine's gate: ``auto``
+never picks an engine that failed it for those models (``service.engines.measure``). Results go to
+``--out`` (JSON) with the CPU's model and flags; the gold-test
 macro-F1 of every backend is a scoring of the development test and is appended to the served
 classifier's ``scorings.jsonl``.
 """
@@ -17,42 +19,26 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import time
-from contextlib import contextmanager
 
 import numpy as np
 from sklearn.metrics import f1_score
 
+from service.engines.backend import ENGINES, candidates, precision_environment
 from training.config import cpu_description, load_config, project_path
 from training.scorings import log_scoring
 
 logger = logging.getLogger(__name__)
 REFERENCE = "torch-fp32"
-BACKENDS = ("onnx-int8", "torch-bf16", "torch-fp32")
+BACKENDS = ENGINES
 MIN_TOP1_AGREEMENT = 0.99
 MAX_MACRO_F1_DROP = 0.005
-
-
-@contextmanager
-def backend_environment(name: str):
-    """``WARTA_PRECISION`` as the named backend needs it (read when the PyTorch backend loads)."""
-    before = os.environ.get("WARTA_PRECISION")
-    if name.startswith("torch-"):
-        os.environ["WARTA_PRECISION"] = name.removeprefix("torch-")
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("WARTA_PRECISION", None)
-        else:
-            os.environ["WARTA_PRECISION"] = before
 
 
 def load_analyzer(name: str):
     from service.analyzer import Analyzer
 
-    with backend_environment(name):
+    with precision_environment(name.split("-")[1]):
         analyzer = Analyzer.load(backend=name.split("-")[0])
     if analyzer.backend != name:
         raise SystemExit(f"error: asked for backend {name}, got {analyzer.backend}")
@@ -94,7 +80,12 @@ def compare(probs: np.ndarray, reference: np.ndarray, y: np.ndarray) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backends", nargs="+", default=["onnx-int8", "torch-bf16"], choices=BACKENDS)
+    parser.add_argument(
+        "--backends",
+        nargs="+",
+        choices=BACKENDS,
+        help="engines compared with torch-fp32 (default: all auto may pick)",
+    )
     parser.add_argument("--config", default="configs/classifier.yaml", help="training config (data_dir)")
     parser.add_argument("--summaries", type=int, default=300, help="validation articles compared on summaries")
     parser.add_argument("--out", default="models/backend-parity.json")
@@ -102,6 +93,7 @@ def main(argv: list[str] | None = None) -> None:
         "--model", default="models/topic-classifier", help="where the scoring log is (the served model)"
     )
     args = parser.parse_args(argv)
+    args.backends = args.backends or [e for e in candidates() if e != REFERENCE]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from datasets import load_from_disk
 
@@ -137,18 +129,24 @@ def main(argv: list[str] | None = None) -> None:
             same = sum(a == b for a, b in zip(chosen[name], chosen[REFERENCE], strict=True))
             report["sets"]["validation"][name]["summaries_compared"] = len(sample)
             report["sets"]["validation"][name]["identical_summaries"] = round(same / max(len(sample), 1), 4)
-    gate = report["sets"]["validation"].get("onnx-int8")
-    if gate:
-        report["gate"] = {
-            "rule": f"onnx-int8 on validation: top-1 agreement >= {MIN_TOP1_AGREEMENT}, "
-            f"macro-F1 within {MAX_MACRO_F1_DROP} of {REFERENCE}",
-            "passed": gate["top1_agreement"] >= MIN_TOP1_AGREEMENT
-            and abs(gate["macro_f1_difference"]) <= MAX_MACRO_F1_DROP,
-        }
+    validation = report["sets"]["validation"]
+    engines = {
+        name: validation[name]["top1_agreement"] >= MIN_TOP1_AGREEMENT
+        and abs(validation[name]["macro_f1_difference"]) <= MAX_MACRO_F1_DROP
+        for name in args.backends
+        if name != REFERENCE
+    }
+    report["models"] = analyzers[REFERENCE].version  # auto leaves out an engine that failed for these models
+    report["gate"] = {
+        "rule": f"on validation: top-1 agreement >= {MIN_TOP1_AGREEMENT}, macro-F1 within {MAX_MACRO_F1_DROP} "
+        f"of {REFERENCE}",
+        "engines": {REFERENCE: True, **engines},
+        "passed": all(engines.values()),
+    }
     out = project_path(args.out)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
-    if gate and not report["gate"]["passed"]:
+    if not report["gate"]["passed"]:
         raise SystemExit(1)
 
 

@@ -60,9 +60,11 @@ def speed_block(benchmark: dict) -> str:
         f"| CLI {cli_rows:,} rows: art/s, peak RSS | p50 vs reference | throughput vs reference (16) |",
         "|---|---|---|---|---|---|---|",
     ]
+    chosen = benchmark.get("choice", {}).get("engine")
     for name, entry in benchmark["backends"].items():
         cold, cli, ratio = entry.get("cold_start"), entry.get("cli"), entry.get("vs_reference", {})
         label = "plain transformers fp32, 512 tokens" if name == "transformers-fp32-512" else name
+        label = f"**{label}** (`auto`'s choice)" if name == chosen else label
         cold_text = f"{cold['process_seconds']:.2f} s" if cold else ""
         cli_text = f"{cli['articles_per_second']}, {cli['peak_rss_mb']:.0f} MB" if cli else ""
         rows.append(
@@ -71,7 +73,7 @@ def speed_block(benchmark: dict) -> str:
             f"| {entry['articles_per_second_batch_16']} / {entry['articles_per_second_batch_32']} "
             f"| {cli_text} | {ratio.get('p50_ratio', 1.0):.2f} | {ratio.get('throughput_ratio_batch_16', 1.0):.2f} |"
         )
-    default = next((e for n, e in benchmark["backends"].items() if n.startswith("onnx")), None)
+    default = benchmark["backends"][chosen or next(iter(benchmark["backends"]))]  # older files: the first row
     lines = [f"Measured on {benchmark['cpu']}, {benchmark['article_words']}-word articles:", "", *rows]
     if default and default.get("cold_start"):
         cold = default["cold_start"]
@@ -80,6 +82,20 @@ def speed_block(benchmark: dict) -> str:
             f"Cold start of the default (median of {cold['runs']}): interpreter to first answer "
             f"{cold['process_seconds']:.2f} s, of which importing the service {cold['import_seconds']:.2f} s, "
             f"loading the models {cold['load_seconds']:.2f} s, the first answer {cold['first_answer_seconds']:.2f} s.",
+        ]
+    choice = benchmark.get("choice")
+    if choice and choice.get("timings"):
+        from service.engines.backend import EngineChoice, EngineTiming
+        from service.engines.measure import table
+
+        timings = {name: EngineTiming(**t) for name, t in choice["timings"].items()}
+        lines += [
+            "",
+            f"`auto` chose {choice['engine']} on this CPU by its own measurement (`python -m service.engines.measure`, "
+            "each engine in its own process on the fixed batch of eight articles, once per CPU, package versions "
+            "and models):",
+            "",
+            table(EngineChoice(choice["engine"], choice["reason"], timings)),
         ]
     return "\n".join(lines)
 
@@ -135,7 +151,9 @@ def parity_block(parity: dict) -> str:
             "",
             *rows,
             "",
-            f"Gate: {gate['rule']}: {'passed' if gate['passed'] else 'FAILED'}.",
+            f"Gate: {gate['rule']}: "
+            + ", ".join(f"{name} {'passed' if ok else 'FAILED'}" for name, ok in gate.get("engines", {}).items())
+            + ("." if gate.get("engines") else f"{'passed' if gate['passed'] else 'FAILED'}."),
         ]
     )
 

@@ -1,38 +1,53 @@
-"""Which engine runs the encoder: ONNX Runtime or PyTorch, and PyTorch's precision (fp32 or bf16).
+"""Which engine runs the encoder: ONNX Runtime int8, OpenVINO fp32/bf16 or PyTorch fp32/bf16.
 
-Chosen by setting (``configs/service.yaml``), environment (``WARTA_BACKEND``, ``WARTA_PRECISION``) or
-argument; ``auto`` resolves by what is installed and what the CPU computes natively.
+An engine is ``BACKEND-PRECISION``. The request comes from an argument, the environment
+(``WARTA_BACKEND``, ``WARTA_PRECISION``) or the setting (``configs/service.yaml``); whatever it leaves open
+(``auto``) is decided by measurement on the running CPU (``service.engines.measure``): the fastest of the
+engines that match the request and agree with fp32 there. This module holds the rules, not the timing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import os
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-BACKENDS = ("auto", "onnx", "torch")
+BACKENDS = ("auto", "onnx", "openvino", "torch")
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
+# Every engine, in the order ties are broken (least memory and quickest start first).
+ENGINES = ("onnx-int8", "openvino-bf16", "openvino-fp32", "torch-bf16", "torch-fp32")
+PACKAGES = {"onnx": "onnxruntime", "openvino": "openvino", "torch": "torch"}
+ENGINE_PACKAGES = tuple(PACKAGES.values())
+
+
+def package_versions(names: tuple[str, ...] = ENGINE_PACKAGES) -> dict[str, str]:
+    """Installed versions from package metadata (no package is imported); "-" for one not installed."""
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "-"
+    return versions
 
 
 def requested_backend(setting: str | None = None, explicit: str | None = None) -> str:
-    """``auto``, ``onnx`` or ``torch``: ``explicit``, else ``WARTA_BACKEND``, else ``setting`` (service.yaml)."""
+    """``auto``, ``onnx``, ``openvino`` or ``torch``: ``explicit``, else ``WARTA_BACKEND``, else ``setting``."""
     choice = (explicit or os.environ.get("WARTA_BACKEND") or setting or "auto").lower()
     if choice not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {choice!r} (WARTA_BACKEND / service.yaml)")
     return choice
 
 
-def backend_choice(setting: str | None = None, explicit: str | None = None) -> str:
-    """``onnx`` or ``torch``: the requested backend with ``auto`` resolved.
-
-    ``auto`` is ONNX Runtime int8 whenever ``onnxruntime`` is installed: the smallest memory and the
-    quickest start everywhere, the fastest on the AMD EPYC measured, but not on an Intel Xeon with AMX,
-    where PyTorch bf16 has the higher throughput (``training.benchmark_service --compare``; README).
-    Choosing by measurement on the running CPU is still to come.
-    """
-    choice = requested_backend(setting, explicit)
-    if choice == "auto":
-        return "onnx" if importlib.util.find_spec("onnxruntime") is not None else "torch"
+def requested_precision(setting: str | None = None) -> str:
+    """``auto``, ``fp32``, ``bf16`` or ``int8``: ``WARTA_PRECISION``, else ``setting`` (service.yaml ``precision``)."""
+    choice = (os.environ.get("WARTA_PRECISION") or setting or "auto").lower()
+    if choice not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {choice!r} (WARTA_PRECISION)")
     return choice
 
 
@@ -46,14 +61,109 @@ def cpu_has_native_bf16() -> bool:
     return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
-def inference_precision() -> str:
-    """``bf16`` or ``fp32``: what the PyTorch backend runs with here (``WARTA_PRECISION``, default auto).
+def installed_backends() -> tuple[str, ...]:
+    """The backends whose package is installed (nothing is imported)."""
+    return tuple(b for b, package in PACKAGES.items() if importlib.util.find_spec(package) is not None)
 
-    Measured on a 2-core AVX512-BF16 machine: 2.5x faster at 128-token windows with logits within
-    0.03 of fp32 and the same top label on every validation article compared; on AVX2-only CPUs
-    bf16 is emulated and slower, so fp32 stays. ``WARTA_PRECISION=fp32`` or ``bf16`` overrides.
-    """
-    choice = os.environ.get("WARTA_PRECISION", "auto").lower()
-    if choice not in ("auto", "fp32", "bf16"):
-        raise ValueError(f"WARTA_PRECISION must be auto, fp32 or bf16, not {choice!r}")
+
+def candidates(
+    backend: str = "auto",
+    precision: str = "auto",
+    installed: tuple[str, ...] | None = None,
+    native_bf16: bool | None = None,
+) -> list[str]:
+    """The engines a request admits, in ``ENGINES`` order, among the installed backends. ``auto`` precision
+    leaves out bf16 on a CPU without bf16 instructions (emulated there, several times slower than fp32: not
+    worth timing); asking for bf16 by name still gets it."""
+    installed = installed_backends() if installed is None else installed
+    native_bf16 = cpu_has_native_bf16() if native_bf16 is None else native_bf16
+    found = []
+    for engine in ENGINES:
+        name, kind = engine.split("-")
+        if name not in installed or backend not in ("auto", name) or precision not in ("auto", kind):
+            continue
+        if kind == "bf16" and precision == "auto" and not native_bf16:
+            continue
+        found.append(engine)
+    if not found:
+        raise ValueError(
+            f"no engine for backend {backend!r} and precision {precision!r} with "
+            f"{', '.join(installed) or 'no engine package'} installed (engines: {', '.join(ENGINES)})"
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class EngineTiming:
+    """One engine measured on the fixed batch (``service.engines.measure``)."""
+
+    engine: str
+    single_ms: float = float("inf")  # one article alone, median
+    batch_ms: float = float("inf")  # per article in a batch of several
+    agrees: bool = True  # topics and summaries as the fp32 reference gives them on the fixed batch
+    batch_invariant: bool = False  # an article's result bitwise the same alone and batched ("fixed" batching)
+    error: str | None = None
+
+    @property
+    def cost(self) -> float:
+        """What ``auto`` minimises: one article's latency plus its share of a batch, equally weighted."""
+        return self.single_ms + self.batch_ms
+
+
+@dataclass
+class EngineChoice:
+    """The engine that runs, and why."""
+
+    engine: str
+    reason: str
+    timings: dict[str, EngineTiming] = field(default_factory=dict)
+
+    @property
+    def batch_invariant(self) -> bool:
+        timing = self.timings.get(self.engine)
+        return bool(timing and timing.batch_invariant)
+
+
+def choose(timings: dict[str, EngineTiming], excluded: dict[str, str] | None = None) -> EngineChoice:
+    """The engine with the lowest ``cost`` among those that ran, agree with the reference and are not
+    ``excluded`` (engine -> why, e.g. a failed parity gate); ties go to the earlier one in ``ENGINES``."""
+    excluded = excluded or {}
+
+    def left_out(t: EngineTiming) -> str:
+        return t.error or excluded.get(t.engine) or "disagrees with fp32"
+
+    usable = [t for t in timings.values() if t.error is None and t.agrees and t.engine not in excluded]
+    if not usable:
+        raise ValueError(f"no usable engine ({'; '.join(f'{t.engine}: {left_out(t)}' for t in timings.values())})")
+    best = min(usable, key=lambda t: (t.cost, ENGINES.index(t.engine)))
+    others = ", ".join(
+        f"{t.engine} {t.single_ms:.0f}+{t.batch_ms:.0f} ms" if t in usable else f"{t.engine} left out ({left_out(t)})"
+        for t in sorted(timings.values(), key=lambda t: ENGINES.index(t.engine))
+        if t.engine != best.engine
+    )
+    reason = f"fastest measured here: {best.single_ms:.0f} ms one article, {best.batch_ms:.0f} ms per article batched"
+    return EngineChoice(best.engine, reason + (f" (others: {others})" if others else ""), timings)
+
+
+def inference_precision() -> str:
+    """``bf16`` or ``fp32``: PyTorch's precision when nothing was measured (training; a forced ``torch``
+    backend decides by measurement instead, ``service.engines.measure``): ``WARTA_PRECISION``, else bf16 where
+    the CPU has bf16 instructions."""
+    choice = requested_precision()
+    if choice == "int8":
+        raise ValueError("WARTA_PRECISION=int8 is ONNX Runtime's; PyTorch runs fp32 or bf16")
     return "bf16" if choice == "bf16" or (choice == "auto" and cpu_has_native_bf16()) else "fp32"
+
+
+@contextlib.contextmanager
+def precision_environment(precision: str):
+    """``WARTA_PRECISION`` set to ``precision`` inside the block (read when the PyTorch layers load)."""
+    before = os.environ.get("WARTA_PRECISION")
+    os.environ["WARTA_PRECISION"] = precision
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("WARTA_PRECISION", None)
+        else:
+            os.environ["WARTA_PRECISION"] = before

@@ -57,9 +57,19 @@ def window_tokenizer(tokenizer) -> WindowTokenizer:
     return tokenizer if isinstance(tokenizer, WindowTokenizer) else WindowTokenizer.from_transformers(tokenizer)
 
 
-def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
-    """Right-padded ``input_ids`` and ``attention_mask`` (int64 arrays)."""
-    width = max(len(s) for s in sequences)
+# How windows are batched: "length" across texts by length, padded to the longest in the batch (the most
+# throughput); "document" one text's windows per batch, so a text's result never depends on the texts batched
+# with it, on any engine (int8 quantises activations per call, over the whole batch); "fixed" across texts
+# with every window padded to the full width, independent of its neighbours on an engine whose rows do not
+# interact (measured per engine: ``service.engines.measure``).
+BATCHINGS = ("length", "document", "fixed")
+
+
+def pad_batch(
+    sequences: Sequence[Sequence[int]], pad_id: int, width: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Right-padded ``input_ids`` and ``attention_mask`` (int64 arrays), to ``width`` (None: the longest)."""
+    width = max([len(s) for s in sequences] + [width or 0])
     ids = np.full((len(sequences), width), pad_id, dtype=np.int64)
     mask = np.zeros((len(sequences), width), dtype=np.int64)
     for row, seq in enumerate(sequences):
@@ -68,9 +78,10 @@ def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarr
     return ids, mask
 
 
-def pad_states(states: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Stack variable-length (len, hidden) states into a zero-padded float32 batch and its int64 mask."""
-    width = max(state.shape[0] for state in states)
+def pad_states(states: Sequence[np.ndarray], width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Stack variable-length (len, hidden) states into a zero-padded float32 batch (``width`` wide, None: the
+    longest) and its int64 mask."""
+    width = max([state.shape[0] for state in states] + [width or 0])
     hidden = np.zeros((len(states), width, states[0].shape[1]), dtype=np.float32)
     mask = np.zeros((len(states), width), dtype=np.int64)
     for row, state in enumerate(states):
@@ -112,12 +123,13 @@ def tokenize_windows(
 
 
 def window_batches(
-    keys: list[tuple[int, int]], length: Callable[[int, int], int], batch_size: int, by_document: bool
+    keys: list[tuple[int, int]], length: Callable[[int, int], int], batch_size: int, batching: str = "length"
 ) -> list[list[tuple[int, int]]]:
     """(document, window) keys in batches: by length across documents (little padding), or with
-    ``by_document`` one document's windows per batch, so a text's result never depends on the texts
-    batched with it (int8 quantises activations per call, over the whole batch)."""
-    if by_document:
+    ``batching="document"`` one document's windows per batch (``BATCHINGS``)."""
+    if batching not in BATCHINGS:
+        raise ValueError(f"batching must be one of {', '.join(BATCHINGS)}, not {batching!r}")
+    if batching == "document":
         grouped: dict[int, list[tuple[int, int]]] = {}
         for key in keys:
             grouped.setdefault(key[0], []).append(key)
@@ -136,13 +148,13 @@ def encode_documents(
     max_windows: int | None = None,
     lead_lower: LowerLayers | None = None,
     lead_windows: int | None = 1,
-    by_document: bool = False,
+    batching: str = "length",
 ) -> list[EncodedDocument]:
     """Run every window of every text through the ``lower`` layers, batched by length.
 
     With ``lead_lower``, the first ``lead_windows`` windows of each text (all when None) run through
     it instead: the ONNX backend reads the windows the topic head pools at full precision and the
-    rest in int8. ``by_document`` keeps each text's windows in batches of their own (see ``window_batches``).
+    rest in int8. ``batching``: see ``BATCHINGS``.
     """
     tokenizer = window_tokenizer(tokenizer)
     docs = [
@@ -152,8 +164,9 @@ def encode_documents(
     states: dict[tuple[int, int], np.ndarray] = {}
     lead = set() if lead_lower is None else {(d, w) for d, w in flat if lead_windows is None or w < lead_windows}
     for run, group in ((lead_lower, [k for k in flat if k in lead]), (lower, [k for k in flat if k not in lead])):
-        for chosen in window_batches(group, lambda d, w: len(docs[d].windows[w]), batch_size, by_document):
-            hidden = run(*pad_batch([docs[d].windows[w] for d, w in chosen], tokenizer.pad_id))
+        width = window if batching == "fixed" else None
+        for chosen in window_batches(group, lambda d, w: len(docs[d].windows[w]), batch_size, batching):
+            hidden = run(*pad_batch([docs[d].windows[w] for d, w in chosen], tokenizer.pad_id, width))
             for row, (d, w) in enumerate(chosen):
                 states[(d, w)] = hidden[row, : len(docs[d].windows[w])]
     for d, doc in enumerate(docs):

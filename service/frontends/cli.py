@@ -69,7 +69,7 @@ class RunFiles:
 def run_identity(input_path: Path, fmt: str, options: dict, analyzer) -> dict:
     """What makes two runs the same run: the input's content, how it is read, the options and settings that
     change results, the backend, the versions of the engine that runs it and the models' version."""
-    from service.models.onnx import package_versions
+    from service.engines.backend import ENGINE_PACKAGES, package_versions
 
     return {
         "input_sha256": sha256_file(input_path),
@@ -77,7 +77,7 @@ def run_identity(input_path: Path, fmt: str, options: dict, analyzer) -> dict:
         "options": options,
         "settings": {key: analyzer.settings.get(key) for key in ("max_chars", "min_words")},
         "backend": analyzer.backend,
-        "engine": package_versions(),
+        "engine": package_versions(("onnx", *ENGINE_PACKAGES)),
         "models": analyzer.version,
     }
 
@@ -267,9 +267,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--chunk-size", type=int, default=ROW_BATCH, help=f"rows analysed and flushed at a time (default {ROW_BATCH})"
     )
     prepare = commands.add_parser(
-        "prepare", help="build the backbone and the configured backend's models into the cache (make models)"
+        "prepare",
+        help="build the backbone and the models into the cache and, for auto, time the engines (make models)",
     )
     prepare.add_argument("--config", type=Path, help="service config (default configs/service.yaml)")
+    engines = commands.add_parser("engines", help="which engine runs here and why, with auto's timing table")
+    engines.add_argument("--config", type=Path, help="service config (default configs/service.yaml)")
+    engines.add_argument("--again", action="store_true", help="time the engines anew instead of the cached choice")
     return parser
 
 
@@ -315,7 +319,11 @@ def load_analyzer(config: Path | None):
         analyzer = Analyzer.load(config_path=config or DEFAULT_SERVICE_CONFIG, independent_batches=True)
     except LoadError as error:
         raise RunError(str(error)) from None
-    print(f"backend: {analyzer.backend} (WARTA_BACKEND=auto|onnx|torch chooses)", file=sys.stderr)
+    print(
+        f"engine: {analyzer.backend}, {analyzer.batching} batching: {analyzer.engine_choice.reason} "
+        "(WARTA_BACKEND=auto|onnx|openvino|torch and WARTA_PRECISION=auto|fp32|bf16|int8 choose)",
+        file=sys.stderr,
+    )
     return analyzer
 
 
@@ -324,6 +332,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("service").setLevel(logging.INFO)  # one-off builds (backbone, ONNX export) say so
+    if args.command == "engines":
+        from service.frontends import engines
+
+        return engines.main([*(["--config", str(args.config)] if args.config else []), *(["--again"] * args.again)])
     fmt = check_analyze_args(parser, args) if args.command == "analyze" else None
     try:
         analyzer = load_analyzer(args.config)

@@ -18,7 +18,6 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,7 @@ import numpy as np
 from service.backbone.artifacts import ARTIFACT_FILES, digest_files, read_config
 from service.backbone.cache import cache_root, load_or_rebuild, read_manifest
 from service.backbone.resolve import resolve_backbone
+from service.engines.backend import package_versions, precision_environment
 from service.engines.encoder import WindowTokenizer
 from service.engines.onnx import lower_layers, session, states_function
 from service.models.summaries.features import SummarizerConfig
@@ -35,24 +35,13 @@ from service.models.topics.classifier import TopicClassifier
 logger = logging.getLogger(__name__)
 
 # Bump when the export or quantisation changes, so old cache entries are not reused.
-EXPORT_VERSION = 3
+EXPORT_VERSION = 4
 # Packages whose version changes what the export writes or how it loads: part of the cache key.
 KEY_PACKAGES = ("onnxruntime", "onnx", "torch")
 
 
 class OnnxBuildError(RuntimeError):
     """The models could not be exported to ONNX (the message says why)."""
-
-
-def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str]:
-    """Installed versions from package metadata (no package is imported); "-" for one not installed."""
-    versions = {}
-    for name in names:
-        try:
-            versions[name] = version(name)
-        except PackageNotFoundError:
-            versions[name] = "-"
-    return versions
 
 
 def onnx_dir(
@@ -63,9 +52,9 @@ def onnx_dir(
     versions: dict[str, str] | None = None,
 ) -> Path:
     """The cache entry for these two artifacts on this backbone with these package versions
-    (default: the installed ones, ``package_versions()``)."""
+    (default: the installed ones, ``package_versions(KEY_PACKAGES)``)."""
     digest = hashlib.sha256(f"export-v{EXPORT_VERSION}:{fingerprint}".encode())
-    digest.update(json.dumps(package_versions() if versions is None else versions, sort_keys=True).encode())
+    digest.update(json.dumps(package_versions(KEY_PACKAGES) if versions is None else versions, sort_keys=True).encode())
     for path in (classifier_path, summarizer_path):
         digest_files(digest, path, ARTIFACT_FILES)
     return (Path(cache_dir) if cache_dir else cache_root()) / "onnx" / digest.hexdigest()[:20]
@@ -76,6 +65,12 @@ def onnx_dir(
 
 def build(classifier_path: Path, summarizer_path: Path, backbone: str, out: Path) -> dict:
     """Export both artifacts on ``backbone`` into ``out``; returns the cache manifest's metadata."""
+    started = time.perf_counter()
+    with precision_environment("fp32"):  # exported from the fp32 weights, whatever engine asked for it
+        return _build(classifier_path, summarizer_path, backbone, out, started)
+
+
+def _build(classifier_path: Path, summarizer_path: Path, backbone: str, out: Path, started: float) -> dict:
     import torch
 
     from service.backbone.resolve import load_backbone
@@ -91,7 +86,6 @@ def build(classifier_path: Path, summarizer_path: Path, backbone: str, out: Path
     from service.models.summaries.scorer import ArticleScorer
     from service.models.topics.head import ExportedHead
 
-    started = time.perf_counter()
     model, tokenizer, resolved = load_backbone(backbone)
     model.config._attn_implementation = "eager"  # a plain graph; this copy of the model is discarded after
     shared = (model, tokenizer, resolved)
@@ -101,9 +95,8 @@ def build(classifier_path: Path, summarizer_path: Path, backbone: str, out: Path
     # A topic encoder trained whole (n_lower 0) reads the embeddings: no lower blocks of its own.
     lower = sorted(n for n in {classifier.n_lower, min(summarizer.config.feature_layer, layers)} if n > 0)
     export_embeddings(model, tokenizer.cls_token_id, out / "embeddings.onnx")
-    for n in lower:  # the windows the topic head reads also get fp32 blocks
-        topic = out / f"lower-{n}.topic.onnx" if n == classifier.n_lower else None
-        export_blocks(model, n, out / f"lower-{n}.onnx", topic)
+    for n in lower:  # int8 for ONNX Runtime; fp32 for the windows the topic head reads and for OpenVINO
+        export_blocks(model, n, out / f"lower-{n}.onnx", out / f"lower-{n}.fp32.onnx")
     export_states_graph(ExportedHead(classifier.head), hidden_size, out / "topic-head.onnx", "logits")
     quantise(out / "topic-head.onnx", out / "topic-head.int8.onnx")
     sentences = {1: torch.export.Dim("sentences")}
@@ -148,21 +141,47 @@ class OnnxScorer:
         return self.session.run(None, {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in feeds.items()})[0][0]
 
 
-def _open(directory: Path, manifest: dict, threads: int | None, topic_precision: str = "fp32") -> dict:
+GRAPH_ENGINES = ("onnx-int8", "openvino-fp32", "openvino-bf16")
+
+
+def _open(
+    directory: Path,
+    manifest: dict,
+    threads: int | None,
+    topic_precision: str = "fp32",
+    engine: str = "onnx-int8",
+    compiled_cache: Path | None = None,
+) -> dict:
+    """The graphs of a cache entry as numpy functions, run by ``engine``: ONNX Runtime (the lower blocks in int8
+    but the topic windows' in fp32, the topic head as ``topic_precision`` says) or OpenVINO (every graph in fp32
+    or bf16, from the fp32 files; compiled copies kept in ``compiled_cache``)."""
     ids = manifest["special_ids"]
-    embeddings = session(directory / "embeddings.onnx", threads)
+    if engine == "onnx-int8":
+
+        def opened(name: str, fp32: bool = False):
+            return session(directory / (name.replace(".onnx", ".fp32.onnx") if fp32 else name), threads)
+
+        head = "topic-head.int8.onnx" if topic_precision == "int8" else "topic-head.onnx"
+    else:
+        from service.engines.openvino import session as openvino_session
+
+        compiled: dict[str, object] = {}  # one compiled copy of a graph, however often it is asked for
+
+        def opened(name: str, fp32: bool = True):
+            name = name.replace(".onnx", ".fp32.onnx") if name.startswith("lower-") else name
+            if name not in compiled:
+                compiled[name] = openvino_session(directory / name, threads, engine.split("-")[1], compiled_cache)
+            return compiled[name]
+
+        head = "topic-head.onnx"
+    embeddings = opened("embeddings.onnx")
     n_topic = manifest["topic_layers"]
-    topic_blocks = session(directory / f"lower-{n_topic}.topic.onnx", threads) if n_topic else None
-    head = "topic-head.int8.onnx" if topic_precision == "int8" else "topic-head.onnx"
     return {
         "tokenizer": WindowTokenizer.from_file(directory / "tokenizer.json", ids["cls"], ids["sep"], ids["pad"]),
-        "lower": {
-            n: lower_layers(embeddings, session(directory / f"lower-{n}.onnx", threads))
-            for n in manifest["lower_layers"]
-        },
-        "topic_lower": lower_layers(embeddings, topic_blocks),
-        "head": states_function(session(directory / head, threads)),
-        "scorer": OnnxScorer(session(directory / "scorer.onnx", threads)),
+        "lower": {n: lower_layers(embeddings, opened(f"lower-{n}.onnx")) for n in manifest["lower_layers"]},
+        "topic_lower": lower_layers(embeddings, opened(f"lower-{n_topic}.onnx", fp32=True) if n_topic else None),
+        "head": states_function(opened(head)),
+        "scorer": OnnxScorer(opened("scorer.onnx")),
     }
 
 
@@ -172,14 +191,18 @@ def load_onnx_models(
     backbone: str | None = None,
     cache_dir: Path | None = None,
     threads: int | None = None,
-    independent_batches: bool = False,
+    batching: str = "length",
     topic_precision: str = "fp32",
+    engine: str = "onnx-int8",
 ) -> tuple[TopicClassifier, Summarizer]:
-    """Both models run by ONNX Runtime, exporting them into the cache on first use; with
-    ``independent_batches`` each article's windows are batched alone (``encoder.window_batches``).
-    ``topic_precision``: the topic head's graph, ``int8`` (dynamically quantised) or ``fp32``."""
+    """Both models as ONNX graphs run by ``engine`` (``GRAPH_ENGINES``: ONNX Runtime int8, OpenVINO fp32 or
+    bf16), exporting them into the cache on first use; ``batching``: how windows are batched
+    (``encoder.BATCHINGS``). ``topic_precision``: ONNX Runtime's topic head graph, ``int8``
+    (dynamically quantised) or ``fp32``."""
     if topic_precision not in ("int8", "fp32"):
         raise ValueError(f"topic_precision must be int8 or fp32, not {topic_precision!r}")
+    if engine not in GRAPH_ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(GRAPH_ENGINES)}, not {engine!r}")
     classifier_path, summarizer_path = Path(classifier_path), Path(summarizer_path)
     config, lexical = TopicClassifier.read(classifier_path)
     summary_config = SummarizerConfig(**read_config(summarizer_path, "summariser"))
@@ -201,7 +224,8 @@ def load_onnx_models(
 
     def open_entry(entry: Path) -> tuple[dict, dict]:
         manifest = read_manifest(entry)
-        return manifest, _open(entry, manifest, threads, topic_precision)
+        compiled = (Path(cache_dir) if cache_dir else cache_root()) / "openvino"
+        return manifest, _open(entry, manifest, threads, topic_precision, engine, compiled)
 
     target.parent.mkdir(parents=True, exist_ok=True)
     try:  # a damaged file of the right size fails to open: the entry is rebuilt once, under the build lock
@@ -215,10 +239,10 @@ def load_onnx_models(
     classifier_lower = parts["lower"].get(classifier_layers, parts["topic_lower"])
     classifier = TopicClassifier(
         parts["tokenizer"], config, classifier_lower, parts["head"], classifier_layers, resolved,
-        lexical, lead_lower=parts["topic_lower"], by_document=independent_batches,
+        lexical, lead_lower=parts["topic_lower"], batching=batching,
     )  # fmt: skip
     summary_layers = min(summary_config.feature_layer, manifest["backbone_layers"])
     summarizer = Summarizer(
-        parts["tokenizer"], parts["scorer"], summary_config, parts["lower"][summary_layers], independent_batches
+        parts["tokenizer"], parts["scorer"], summary_config, parts["lower"][summary_layers], batching
     )
     return classifier, summarizer

@@ -161,10 +161,10 @@ class Summarizer:
         scorer=None,
         config: SummarizerConfig | None = None,
         lower: LowerLayers | None = None,
-        by_document: bool = False,
+        batching: str = "length",
     ):
         self.tokenizer, self.scorer, self.config, self.lower = tokenizer, scorer, config, lower
-        self.by_document = by_document  # batch each text's windows alone (``encoder.window_batches``)
+        self.batching = batching  # how windows are batched (``encoder.BATCHINGS``)
         self._lock = threading.Lock()
 
     @classmethod
@@ -174,7 +174,7 @@ class Summarizer:
         backbone: str | None = None,
         cache_dir: Path | None = None,
         shared_backbone=None,
-        by_document: bool = False,
+        batching: str = "length",
     ) -> Summarizer:
         """The artifact in ``path`` on its backbone, run by PyTorch."""
         from service.models.summaries.scorer import build_scorer
@@ -185,17 +185,17 @@ class Summarizer:
             path, "summariser", config.__dict__, backbone, cache_dir, shared_backbone
         )
         scorer = load_weights(build_scorer(model.config.hidden_size, config), path)
-        return cls.from_torch(model, tokenizer, scorer, config, by_document)
+        return cls.from_torch(model, tokenizer, scorer, config, batching)
 
     @classmethod
-    def from_torch(cls, backbone, tokenizer, scorer, config: SummarizerConfig, by_document: bool = False) -> Summarizer:
+    def from_torch(cls, backbone, tokenizer, scorer, config: SummarizerConfig, batching: str = "length") -> Summarizer:
         """Run by PyTorch: the lower ``config.feature_layer`` layers of ``backbone`` (fewer if it has fewer)."""
         from service.engines.pytorch import encoder_layers, torch_lower
 
         n_lower = min(config.feature_layer, len(encoder_layers(backbone)))
         if scorer is not None:
             scorer.eval()
-        return cls(tokenizer, scorer, config, torch_lower(backbone.eval(), n_lower), by_document)
+        return cls(tokenizer, scorer, config, torch_lower(backbone.eval(), n_lower), batching)
 
     def save_pretrained(self, path: str | Path) -> None:
         save_artifact(path, self.scorer, self.config.__dict__)
@@ -210,7 +210,7 @@ class Summarizer:
                 self.config.prefix,
                 batch_size,
                 self.config.max_windows,
-                by_document=self.by_document,
+                batching=self.batching,
             )
 
     def inputs(

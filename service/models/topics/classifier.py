@@ -84,11 +84,11 @@ class TopicClassifier:
         head=None,
         backbone=None,
         lead_lower: LowerLayers | None = None,
-        by_document: bool = False,
+        batching: str = "length",
     ):
         self.tokenizer, self.config, self.lower, self.head_logits = tokenizer, config, lower, head_logits
         self.lead_lower = lead_lower  # runs the windows the topic head reads, when set (see encode)
-        self.by_document = by_document  # batch each text's windows alone (``encoder.window_batches``)
+        self.batching = batching  # how windows are batched (``encoder.BATCHINGS``)
         self.n_lower, self.resolved, self.lexical = n_lower, resolved, lexical
         self.head, self.backbone = head, backbone  # the PyTorch modules, when PyTorch runs them
         self._lock = threading.Lock()
@@ -102,7 +102,7 @@ class TopicClassifier:
         config: ClassifierConfig,
         resolved=None,
         lexical: LexicalModel | None = None,
-        by_document: bool = False,
+        batching: str = "length",
     ) -> TopicClassifier:
         from service.engines.pytorch import encoder_layers, torch_lower
         from service.models.topics.head import head_logits
@@ -112,7 +112,7 @@ class TopicClassifier:
         head.eval()
         return cls(
             tokenizer, config, torch_lower(backbone, n_lower), head_logits(head, backbone.config), n_lower, resolved,
-            lexical, head, backbone, by_document=by_document,
+            lexical, head, backbone, batching=batching,
         )  # fmt: skip
 
     @staticmethod
@@ -132,9 +132,9 @@ class TopicClassifier:
         backbone: str | None = None,
         cache_dir: Path | None = None,
         shared_backbone=None,
-        by_document: bool = False,
+        batching: str = "length",
     ) -> TopicClassifier:
-        """The artifact in ``path`` on its backbone, run by PyTorch (``by_document``: ``encoder.window_batches``)."""
+        """The artifact in ``path`` on its backbone, run by PyTorch (``batching``: ``encoder.BATCHINGS``)."""
         from service.models.topics.head import new_head
 
         path = Path(path)
@@ -143,7 +143,7 @@ class TopicClassifier:
             path, "topic classifier", config.__dict__, backbone, cache_dir, shared_backbone
         )
         head = load_weights(new_head(model, len(config.labels), config.trainable_layers), path)
-        return cls.from_torch(model, tokenizer, head, config, resolved, lexical, by_document)
+        return cls.from_torch(model, tokenizer, head, config, resolved, lexical, batching)
 
     def save_pretrained(self, path: str | Path) -> None:
         save_artifact(path, self.head, self.config.__dict__)
@@ -165,8 +165,9 @@ class TopicClassifier:
             np.zeros((len(doc.states[:max_windows]), len(self.config.labels)), dtype=np.float32) for doc in documents
         ]
         length = lambda d, w: documents[d].states[w].shape[0]  # noqa: E731
-        for chosen in window_batches(flat, length, batch_size, self.by_document):
-            hidden, mask = pad_states([documents[d].states[w] for d, w in chosen])
+        width = self.config.max_length if self.batching == "fixed" else None
+        for chosen in window_batches(flat, length, batch_size, self.batching):
+            hidden, mask = pad_states([documents[d].states[w] for d, w in chosen], width)
             logits = self.head_logits(hidden, mask)
             for row, (d, w) in enumerate(chosen):
                 out[d][w] = logits[row]
@@ -184,7 +185,7 @@ class TopicClassifier:
                 max_windows,
                 self.lead_lower,
                 self.windows_read(),
-                self.by_document,
+                self.batching,
             )
 
     def windows_read(self, strategy: str | None = None) -> int | None:
