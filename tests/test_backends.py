@@ -123,6 +123,7 @@ def test_onnx_models_match_pytorch_and_a_damaged_entry_is_rebuilt(tiny_artifacts
     manifest = json.loads((entry / "warta-manifest.json").read_text())
     assert manifest["lower_layers"] == [1, 2]  # one graph per distinct layer count the two heads read
     expected = {"embeddings.onnx", "lower-1.onnx", "lower-1.fp32.onnx", "lower-2.onnx", "lower-2.fp32.onnx"}
+    expected |= {"lower-1.int8w.onnx", "lower-2.int8w.onnx"}  # int8 weights for OpenVINO
     expected |= {"topic-head.onnx", "topic-head.int8.onnx"}  # fp32 blocks: the topic windows and OpenVINO
     assert expected | {"scorer.onnx", "tokenizer.json"} == set(manifest["files"])
     damaged = entry / "lower-1.onnx"
@@ -130,11 +131,12 @@ def test_onnx_models_match_pytorch_and_a_damaged_entry_is_rebuilt(tiny_artifacts
     classifier, _ = load_onnx_models(*args)
     assert damaged.read_bytes()[:4] != b"\0\0\0\0"
     np.testing.assert_allclose(classifier.text_logits(texts), torch_classifier.text_logits(texts), atol=0.05)
-    # OpenVINO runs the same entry's fp32 graphs.
-    classifier, summarizer = load_onnx_models(*args, engine="openvino-fp32")
-    np.testing.assert_allclose(classifier.text_logits(texts), torch_classifier.text_logits(texts), atol=0.05)
-    got = summarizer.summarize([body], max_sentences=1)[0].sentences
-    assert [s.index for s in got] == [s.index for s in expected_sentences]
+    # OpenVINO runs the same entry's fp32 graphs, or its blocks with int8 weights.
+    for engine in ("openvino-fp32", "openvino-int8"):
+        classifier, summarizer = load_onnx_models(*args, engine=engine)
+        np.testing.assert_allclose(classifier.text_logits(texts), torch_classifier.text_logits(texts), atol=0.05)
+        got = summarizer.summarize([body], max_sentences=1)[0].sentences
+        assert [s.index for s in got] == [s.index for s in expected_sentences], engine
 
 
 @pytest.mark.parametrize("topic_precision", ["fp32", "int8"])

@@ -46,10 +46,13 @@ def test_the_request_follows_argument_then_environment_then_setting(monkeypatch)
 def test_candidates_are_what_the_request_admits_among_installed_engines():
     assert candidates("auto", "auto", ALL, native_bf16=True) == list(ENGINES)
     # Without bf16 instructions bf16 is emulated (several times slower): auto does not time it ...
-    assert candidates("auto", "auto", ALL, native_bf16=False) == ["onnx-int8", "openvino-fp32", "torch-fp32"]
+    assert candidates("auto", "auto", ALL, native_bf16=False) == [
+        "onnx-int8", "openvino-int8", "openvino-fp32", "torch-fp32"
+    ]  # fmt: skip
     # ... but asking for it by name gets it.
     assert candidates("torch", "bf16", ALL, native_bf16=False) == ["torch-bf16"]
-    assert candidates("openvino", "auto", ALL, native_bf16=True) == ["openvino-bf16", "openvino-fp32"]
+    assert candidates("openvino", "auto", ALL, native_bf16=True) == ["openvino-int8", "openvino-bf16", "openvino-fp32"]
+    assert candidates("auto", "int8", ALL, native_bf16=True) == ["onnx-int8", "openvino-int8"]
     assert candidates("auto", "fp32", ("onnx", "torch"), native_bf16=True) == ["torch-fp32"]
     with pytest.raises(ValueError, match="no engine for backend 'openvino'"):
         candidates("openvino", "auto", ("onnx", "torch"), native_bf16=True)

@@ -3,7 +3,7 @@
     python -m training.benchmark_scale [--rows 1000] [--long-rows 20000] [--out models/benchmark-scale.json]
 
 Both on the held-out articles of build/data/topics (run ``python -m training.build_data`` first), on
-the default backend, with the CPU's model and flags:
+the default engine (what ``auto`` chose, recorded), with the CPU's model and flags:
 
 - **CLI memory**: ``python -m service analyze`` over ``--rows`` and ``--long-rows`` rows of 80-word
   cuts (peak RSS by GNU time): the file is streamed, so memory should not grow with it.
@@ -56,12 +56,12 @@ def main(argv: list[str] | None = None) -> None:
     report: dict = {"cpu": cpu, "cli_memory": {}, "distributed": {"rows": args.rows}}
     cuts = articles_of(80, args.long_rows)
     for rows in (args.rows, args.long_rows):
-        report["cli_memory"][str(rows)] = cli_run("onnx-int8", cuts[:rows]) | {"article_words": 80}
+        report["cli_memory"][str(rows)] = cli_run(None, cuts[:rows]) | {"article_words": 80}
         print(f"CLI over {rows} rows measured", file=sys.stderr)
     texts = full_articles(args.rows)
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        report["distributed"]["cli"] = cli_run("onnx-int8", texts, directory)
+        report["distributed"]["cli"] = cli_run(None, texts, directory)
         expected = [json.loads(line) for line in (directory / "out.jsonl").read_text().splitlines()]
         for workers in (1, 2):
             lines, seconds = ray_run(directory / "in.jsonl", directory / f"ray-{workers}", workers)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -90,9 +91,10 @@ def cold_start(backend: str, text: str, repeats: int, config: str = DEFAULT_CONF
     return runs[len(runs) // 2] | {"runs": repeats, "process_seconds_all": [r["process_seconds"] for r in runs]}
 
 
-def cli_run(backend: str, texts: list[str], directory: Path | None = None, config: str = DEFAULT_CONFIG) -> dict:
-    """``python -m service analyze`` over ``texts`` as JSONL: wall time and peak RSS (GNU time). The input
-    and output (``in.jsonl``, ``out.jsonl``) are kept in ``directory`` when given."""
+def cli_run(backend: str | None, texts: list[str], directory: Path | None = None, config: str = DEFAULT_CONFIG) -> dict:
+    """``python -m service analyze`` over ``texts`` as JSONL on the engine ``backend`` (None: whatever the
+    environment and ``auto`` choose): wall time and peak RSS (GNU time). The input and output (``in.jsonl``,
+    ``out.jsonl``) are kept in ``directory`` when given."""
     with tempfile.TemporaryDirectory() as tmp:
         source, output = Path(directory or tmp) / "in.jsonl", Path(directory or tmp) / "out.jsonl"
         source.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(texts)))
@@ -101,7 +103,7 @@ def cli_run(backend: str, texts: list[str], directory: Path | None = None, confi
         finished = subprocess.run(
             [*command, "--input", str(source), "--output", str(output), "--config", str(project_path(config))],
             cwd=PROJECT_ROOT,
-            env=engine_environment(backend),
+            env=engine_environment(backend) if backend else None,
             check=True,
             capture_output=True,
             text=True,
@@ -113,6 +115,7 @@ def cli_run(backend: str, texts: list[str], directory: Path | None = None, confi
         "seconds": round(seconds, 1),
         "articles_per_second": round(len(lines) / seconds, 2),
         "peak_rss_mb": round(int(finished.stderr.strip().splitlines()[-1]) / 1024, 1),  # GNU time %M, in KiB
+        "engine": engine.group(1) if (engine := re.search(r"^engine: ([\w-]+),", finished.stderr, re.M)) else "?",
     }
 
 

@@ -91,7 +91,7 @@ def speed_block(benchmark: dict) -> str:
         timings = {name: EngineTiming(**t) for name, t in choice["timings"].items()}
         lines += [
             "",
-            f"`auto` chose {choice['engine']} on this CPU by its own measurement (`python -m service.engines.measure`, "
+            f"`auto` chose {choice['engine']} on this CPU by its own measurement (`python -m service engines`, "
             "each engine in its own process on the fixed batch of eight articles, once per CPU, package versions "
             "and models):",
             "",
@@ -112,10 +112,11 @@ def scale_block(scale: dict) -> str:
         "",
         f"Streaming: the CLI's peak RSS over {long['rows']:,} rows was {long['peak_rss_mb']:.0f} MB against "
         f"{short['peak_rss_mb']:.0f} MB over {short['rows']:,} rows ({long['article_words']}-word cuts of real "
-        f"articles, default backend).",
+        f"articles, {long.get('engine', 'the default engine')}).",
         "",
         f"Ray Data, the same {ray['rows']:,} real articles (held-out splits, full text), wall time from the command "
-        f"line including Ray's start: the CLI {ray['cli']['seconds']} s ({ray['cli']['articles_per_second']} "
+        f"line including Ray's start, engine {ray['cli'].get('engine', 'the default')}: "
+        f"the CLI {ray['cli']['seconds']} s ({ray['cli']['articles_per_second']} "
         f"articles/s); `service.distributed --workers 1` {ray['workers_1']['seconds']} s "
         f"({ray['workers_1']['articles_per_second']}/s); `--workers 2` {ray['workers_2']['seconds']} s "
         f"({ray['workers_2']['articles_per_second']}/s). Ray's lines equal the CLI's: "

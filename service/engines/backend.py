@@ -1,4 +1,4 @@
-"""Which engine runs the encoder: ONNX Runtime int8, OpenVINO fp32/bf16 or PyTorch fp32/bf16.
+"""Which engine runs the encoder: ONNX Runtime int8, OpenVINO int8/fp32/bf16 or PyTorch fp32/bf16.
 
 An engine is ``BACKEND-PRECISION``. The request comes from an argument, the environment
 (``WARTA_BACKEND``, ``WARTA_PRECISION``) or the setting (``configs/service.yaml``); whatever it leaves open
@@ -19,7 +19,7 @@ from pathlib import Path
 BACKENDS = ("auto", "onnx", "openvino", "torch")
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
 # Every engine, in the order ties are broken (least memory and quickest start first).
-ENGINES = ("onnx-int8", "openvino-bf16", "openvino-fp32", "torch-bf16", "torch-fp32")
+ENGINES = ("onnx-int8", "openvino-int8", "openvino-bf16", "openvino-fp32", "torch-bf16", "torch-fp32")
 PACKAGES = {"onnx": "onnxruntime", "openvino": "openvino", "torch": "torch"}
 ENGINE_PACKAGES = tuple(PACKAGES.values())
 

@@ -115,3 +115,45 @@ def export_blocks(model: nn.Module, layers: int, int8_path: Path, fp32_path: Pat
     quantise(plain, int8_path)
     if fp32_path is None:
         plain.unlink()
+
+
+def int8_weights(fp32_path: Path, out_path: Path) -> None:
+    """``fp32_path`` with every MatMul weight stored in int8 (symmetric, one scale per output channel) behind a
+    ``DequantizeLinear``; activations stay as they are. OpenVINO runs such weights as compressed weights and
+    quantises activations per group on the fly (its ``openvino-int8`` engine), with no calibration data."""
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(fp32_path))
+    graph = model.graph
+    weights = {i.name: i for i in graph.initializer if len(i.dims) == 2}
+    uses: dict[str, int] = {}
+    for node in graph.node:
+        for name in node.input:
+            uses[name] = uses.get(name, 0) + 1
+    nodes, kept = [], []
+    for node in graph.node:
+        name = node.input[1] if node.op_type == "MatMul" and len(node.input) == 2 else None
+        if name in weights and uses[name] == 1:
+            w = numpy_helper.to_array(weights.pop(name)).astype(np.float32)
+            scale = (np.maximum(np.abs(w).max(axis=0), 1e-12) / 127).astype(np.float32)
+            q = np.clip(np.round(w / scale), -127, 127).astype(np.int8)
+            kept += [
+                numpy_helper.from_array(q, f"{name}.int8"),
+                numpy_helper.from_array(scale, f"{name}.scale"),
+                numpy_helper.from_array(np.zeros(scale.shape, np.int8), f"{name}.zero"),
+            ]
+            nodes.append(
+                helper.make_node(
+                    "DequantizeLinear", [f"{name}.int8", f"{name}.scale", f"{name}.zero"], [f"{name}.dq"], axis=1
+                )
+            )
+            node.input[1] = f"{name}.dq"
+        nodes.append(node)
+    others = [i for i in graph.initializer if len(i.dims) != 2 or i.name in weights]
+    del graph.initializer[:]
+    graph.initializer.extend(others + kept)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.save(model, str(out_path))

@@ -9,8 +9,8 @@ or a probability by more than ``TOLERANCE`` is left out), and whether an article
 bitwise the same alone and batched with the others at fixed width (then the CLI may batch across articles).
 Engines that failed the recorded parity gate for these models (``training.evaluate_backends``'s file) are
 left out too. The choice is cached in ``$WARTA_CACHE/engines/<key>.json``; the key hashes the CPU model and
-flags, the core count, the engine packages' versions, the models' version and the request, so a new CPU,
-upgrade or model measures again.
+flags, the core count, the engine packages' versions, the models' version, the request and the engines it
+admits, so a new CPU, engine, upgrade or model measures again.
 
 The probe itself is ``service.frontends.engines`` (it loads the ``Analyzer``); ``python -m service engines
 [--again]`` prints the last measurement's table.
@@ -116,6 +116,7 @@ def choice_path(request: tuple[str, str], models_version: str, cache_dir: Path |
         "packages": package_versions(ENGINE_PACKAGES),
         "models": models_version,
         "request": list(request),
+        "engines": candidates(*request),  # an engine installed since is timed too
     }
     key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:20]
     return (Path(cache_dir) if cache_dir else cache_root()) / "engines" / f"{key}.json"

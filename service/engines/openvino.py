@@ -40,6 +40,7 @@ class OpenVinoSession:
             config["INFERENCE_NUM_THREADS"] = str(threads)
         if cache_dir is not None:
             config["CACHE_DIR"] = str(cache_dir)
+        self.path = Path(path)
         self.compiled = _core().compile_model(str(path), "CPU", config)
         self.request = self.compiled.create_infer_request()
         self.outputs = len(self.compiled.outputs)

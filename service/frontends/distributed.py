@@ -70,7 +70,7 @@ def rows_of_file(item: dict) -> list[dict]:
 
 
 def actor_resources(node_cpus: list[float], workers: int, reserve: float = 0.2) -> tuple[float, int]:
-    """CPUs each of ``workers`` Analyzer actors asks Ray for, and its ONNX Runtime threads.
+    """CPUs each of ``workers`` Analyzer actors asks Ray for, and its engine threads (ONNX Runtime, OpenVINO).
 
     Every node keeps ``reserve`` CPUs for the read tasks (0.1 CPU each). An actor asks for the largest
     share ``(cpus - reserve) / k`` of one node with which all ``workers`` actors still fit on the alive

@@ -1,11 +1,12 @@
-"""Both trained heads on ONNX Runtime: exported once into the cache, loaded back with no PyTorch at run time.
+"""Both trained heads as ONNX graphs: exported once into the cache, run by ONNX Runtime or OpenVINO (no PyTorch).
 
 On first use the trained models are exported (``build``): the encoder's lower blocks (most of the
 work) dynamically quantised to int8, except on the windows a topic head over lower-layer states reads,
 which run fp32 blocks (int8 alone moved the top topic on 1.5 % of validation articles with the
 two-layer head); the embedding table in int8; the topic head in fp32 and in int8 (``topic_precision``
 chooses; a topic encoder trained whole is all head: its windows run the embeddings and the head
-alone); the sentence scorer in fp32. Everything is written into ``$WARTA_CACHE/onnx/<key>`` atomically
+alone); the sentence scorer in fp32; for OpenVINO, the lower blocks in fp32 and with int8 weights
+(``export.int8_weights``). Everything is written into ``$WARTA_CACHE/onnx/<key>`` atomically
 (``service.backbone.cache``); the key hashes the backbone fingerprint, both artifacts' weights and
 configs, the export format and the onnxruntime, onnx and torch versions, so retraining a model or
 upgrading one of those packages builds a new entry. A damaged entry is rebuilt.
@@ -35,7 +36,7 @@ from service.models.topics.classifier import TopicClassifier
 logger = logging.getLogger(__name__)
 
 # Bump when the export or quantisation changes, so old cache entries are not reused.
-EXPORT_VERSION = 4
+EXPORT_VERSION = 5
 # Packages whose version changes what the export writes or how it loads: part of the cache key.
 KEY_PACKAGES = ("onnxruntime", "onnx", "torch")
 
@@ -80,6 +81,7 @@ def _build(classifier_path: Path, summarizer_path: Path, backbone: str, out: Pat
         export_blocks,
         export_embeddings,
         export_states_graph,
+        int8_weights,
         quantise,
     )
     from service.models.summaries.features import feature_count
@@ -95,8 +97,9 @@ def _build(classifier_path: Path, summarizer_path: Path, backbone: str, out: Pat
     # A topic encoder trained whole (n_lower 0) reads the embeddings: no lower blocks of its own.
     lower = sorted(n for n in {classifier.n_lower, min(summarizer.config.feature_layer, layers)} if n > 0)
     export_embeddings(model, tokenizer.cls_token_id, out / "embeddings.onnx")
-    for n in lower:  # int8 for ONNX Runtime; fp32 for the windows the topic head reads and for OpenVINO
+    for n in lower:  # int8 for ONNX Runtime; fp32 for its topic windows and OpenVINO; int8 weights for OpenVINO
         export_blocks(model, n, out / f"lower-{n}.onnx", out / f"lower-{n}.fp32.onnx")
+        int8_weights(out / f"lower-{n}.fp32.onnx", out / f"lower-{n}.int8w.onnx")
     export_states_graph(ExportedHead(classifier.head), hidden_size, out / "topic-head.onnx", "logits")
     quantise(out / "topic-head.onnx", out / "topic-head.int8.onnx")
     sentences = {1: torch.export.Dim("sentences")}
@@ -141,7 +144,7 @@ class OnnxScorer:
         return self.session.run(None, {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in feeds.items()})[0][0]
 
 
-GRAPH_ENGINES = ("onnx-int8", "openvino-fp32", "openvino-bf16")
+GRAPH_ENGINES = ("onnx-int8", "openvino-int8", "openvino-bf16", "openvino-fp32")
 
 
 def _open(
@@ -154,7 +157,8 @@ def _open(
 ) -> dict:
     """The graphs of a cache entry as numpy functions, run by ``engine``: ONNX Runtime (the lower blocks in int8
     but the topic windows' in fp32, the topic head as ``topic_precision`` says) or OpenVINO (every graph in fp32
-    or bf16, from the fp32 files; compiled copies kept in ``compiled_cache``)."""
+    or bf16 from the fp32 files, or for ``openvino-int8`` the lower blocks with int8 weights; compiled copies
+    kept in ``compiled_cache``)."""
     ids = manifest["special_ids"]
     if engine == "onnx-int8":
 
@@ -167,10 +171,16 @@ def _open(
 
         compiled: dict[str, object] = {}  # one compiled copy of a graph, however often it is asked for
 
+        precision = engine.split("-")[1]
+        blocks = ".int8w.onnx" if precision == "int8" else ".fp32.onnx"  # int8: weights only, activations fp32
+
         def opened(name: str, fp32: bool = True):
-            name = name.replace(".onnx", ".fp32.onnx") if name.startswith("lower-") else name
+            name = name.replace(".onnx", blocks) if name.startswith("lower-") else name
             if name not in compiled:
-                compiled[name] = openvino_session(directory / name, threads, engine.split("-")[1], compiled_cache)
+                hint = "fp32" if precision == "int8" else precision
+                # A cache of its own per precision: compiled graphs of one precision were seen loaded for another.
+                cache = compiled_cache / hint if compiled_cache else None
+                compiled[name] = openvino_session(directory / name, threads, hint, cache)
             return compiled[name]
 
         head = "topic-head.onnx"
