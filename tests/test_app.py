@@ -68,6 +68,9 @@ def test_named_api_analyzes_an_article(server):
     assert len(sentences) == 2 and all(sentence in body for sentence in sentences)
     _, _, whole, _, _ = client.predict(title, body, 2, 1.0, api_name="/analyze")  # ratio 1: every sentence
     assert len(split_sentences(whole)) == len(split_sentences(body)) > 2
+    # A word limit caps the ratio: the summary stops before the sentence that would pass 40 words.
+    _, _, short, _, _ = client.predict(title, body, 2, 1.0, 40, api_name="/analyze")
+    assert 0 < len(short.split()) <= 40 < len(whole.split())
 
 
 def test_named_api_reports_bad_input_without_crashing(server):

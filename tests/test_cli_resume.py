@@ -98,6 +98,7 @@ def test_resume_refuses_another_input_or_other_options_and_touches_nothing(tmp_p
     for command, reason in (
         (cli(second, output, "--resume"), "input_sha256"),
         (cli(first, output, "--resume", "--max-sentences", "2"), "options"),
+        (cli(first, output, "--resume", "--max-words", "30"), "options"),
     ):
         refused = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True)
         assert refused.returncode == 2 and "another run" in refused.stderr and reason in refused.stderr
@@ -110,6 +111,23 @@ def test_resume_refuses_another_input_or_other_options_and_touches_nothing(tmp_p
     refused = subprocess.run(cli(first, output, "--resume"), cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert refused.returncode == 2 and "does not continue the input" in refused.stderr and "'zz'" in refused.stderr
     assert snapshot(tmp_path) == before and record.exists()
+
+
+def test_max_words_caps_every_summary(tmp_path):
+    from service.text import split_sentences
+
+    source, output = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate([SPORT, HEALTH])))
+    command = cli(source, output, "--max-sentences", "5", "--max-words", "35")
+    subprocess.run(command, cwd=PROJECT_ROOT, check=True, capture_output=True)
+    summaries = [json.loads(line)["summary"] for line in output.read_text().splitlines()]
+    for summary in summaries:  # a first sentence longer than the cap stands alone
+        assert 0 < len(summary.split()) <= 35 or len(split_sentences(summary)) == 1
+    assert max(len(split_sentences(s)) for s in summaries) < 5
+    refused = subprocess.run(
+        cli(source, tmp_path / "x.jsonl", "--max-words", "0"), cwd=PROJECT_ROOT, capture_output=True, text=True
+    )
+    assert refused.returncode == 2 and "--max-words must be at least 1" in refused.stderr
 
 
 def test_the_input_is_never_the_output(tmp_path):

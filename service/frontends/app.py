@@ -128,17 +128,25 @@ def batch_overview(records, results: list[dict], names: dict[str, str]) -> tuple
 RATIO_LABEL = "Atau rasio: bagian kalimat artikel (0 = pakai jumlah kalimat) / Or a share of the sentences"
 
 
+MAX_WORDS_LABEL = "Batas kata (0 = tanpa batas) / At most this many words (0: no limit)"
+
+
 def _ratio(value: float | None) -> float | None:
     """The ratio slider: 0 (or nothing) means "use the sentence count"."""
     return float(value) if value else None
 
 
+def _max_words(value: float | None) -> int | None:
+    """The word-limit slider: 0 (or nothing) means no limit; otherwise it caps the sentence count or ratio."""
+    return int(value) if value else None
+
+
 def article_handler(analyzer: Analyzer, names: dict[str, str]):
     """The Artikel tab's function: one article -> badge, probabilities, summary, highlighted text, warnings."""
 
-    def analyze_article(title: str, text: str, max_sentences: float, ratio: float = 0.0):
+    def analyze_article(title: str, text: str, max_sentences: float, ratio: float = 0.0, max_words: float = 0.0):
         item = {"id": "artikel", "title": title or None, "text": text}
-        result = analyzer.analyze([item], int(max_sentences), ratio=_ratio(ratio))[0]
+        result = analyzer.analyze([item], int(max_sentences), _max_words(max_words), ratio=_ratio(ratio))[0]
         if result.error:
             return _badge(result, names), {}, "", [], f"**Kesalahan / error:** {result.error}"
         probabilities = {f"{names[t.label]} ({t.label})": t.score for t in result.topics}
@@ -193,17 +201,18 @@ def write_downloads(results: list[dict], table: list[list], out_dir: Path) -> li
 
 def batch_handler(analyzer: Analyzer, names: dict[str, str], max_rows: int, downloads: DownloadFolders):
     """The Batch tab's function: a file of at most ``max_rows`` rows -> table, downloads, articles per topic,
-    articles per day. The lines are the CLI's for the same file (the app's Analyzer batches each article
-    alone, as the CLI does)."""
+    articles per day. The lines are the CLI's for the same file (the app's Analyzer, like the CLI's, gives each
+    article the result it gets alone)."""
 
-    def analyze_upload(file, max_sentences: float, ratio: float = 0.0, progress=gr.Progress()):  # noqa: B008
+    def analyze_upload(file, max_sentences: float, ratio: float = 0.0, max_words: float = 0.0, progress=gr.Progress()):  # noqa: B008
         if file is None:
             raise gr.Error("Unggah berkas dulu. / Upload a file first.")
         records = _records_from_upload(Path(file if isinstance(file, str) else file.name), max_rows)
         results: list[dict] = []  # the CLI's lines, in input order
         for start in progress.tqdm(range(0, len(records), 16), desc="Menganalisis"):
             chunk = records[start : start + 16]
-            results.extend(analyze_chunk(analyzer, chunk, max_sentences=int(max_sentences), ratio=_ratio(ratio)))
+            options = {"max_sentences": int(max_sentences), "ratio": _ratio(ratio), "max_words": _max_words(max_words)}
+            results.extend(analyze_chunk(analyzer, chunk, **options))
         table = batch_table(results)
         topics, days = batch_overview(records, results, names)
         files = write_downloads(results, table, downloads.new())
@@ -220,6 +229,7 @@ def article_tab(handler, labels) -> None:
             text = gr.Textbox(label="Isi berita / Article text", lines=14, elem_id="warta-text")
             max_sentences = gr.Slider(1, 8, value=3, step=1, label="Panjang ringkasan (kalimat)")
             ratio = gr.Slider(0, 1, value=0, step=0.05, label=RATIO_LABEL)
+            max_words = gr.Slider(0, 300, value=0, step=10, label=MAX_WORDS_LABEL)
             button = gr.Button("Analisis", variant="primary", elem_id="warta-analyze")
             examples = [[t, b, 3] for t, b in EXAMPLES]
             gr.Examples(examples=examples, inputs=[title, text, max_sentences], label="Contoh / Examples")
@@ -232,7 +242,7 @@ def article_tab(handler, labels) -> None:
         label="Artikel, kalimat ringkasan disorot", color_map={"ringkasan": "yellow"}, combine_adjacent=False
     )
     outputs = [badge, probabilities, summary, highlighted, warnings]
-    button.click(handler, [title, text, max_sentences, ratio], outputs, api_name="analyze", **ONE_AT_A_TIME)
+    button.click(handler, [title, text, max_sentences, ratio, max_words], outputs, api_name="analyze", **ONE_AT_A_TIME)
 
 
 def batch_tab(handler) -> None:
@@ -245,6 +255,7 @@ def batch_tab(handler) -> None:
     upload = gr.File(label="Berkas", file_types=sorted(FORMATS), elem_id="warta-upload")
     max_sentences = gr.Slider(1, 8, value=3, step=1, label="Panjang ringkasan (kalimat)")
     ratio = gr.Slider(0, 1, value=0, step=0.05, label=RATIO_LABEL)
+    max_words = gr.Slider(0, 300, value=0, step=10, label=MAX_WORDS_LABEL)
     button = gr.Button("Analisis berkas", variant="primary", elem_id="warta-batch-analyze")
     with gr.Row():
         with gr.Column(scale=3):
@@ -260,7 +271,7 @@ def batch_tab(handler) -> None:
             )  # fmt: skip
     downloads = gr.File(label="Unduh CSV dan JSONL", file_count="multiple")
     outputs = [table, downloads, topic_chart, day_chart]
-    button.click(handler, [upload, max_sentences, ratio], outputs, api_name="analyze_batch", **ONE_AT_A_TIME)
+    button.click(handler, [upload, max_sentences, ratio, max_words], outputs, api_name="analyze_batch", **ONE_AT_A_TIME)
 
 
 def build_app(analyzer: Analyzer) -> gr.Blocks:

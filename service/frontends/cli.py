@@ -179,6 +179,7 @@ def analyze_file(
     ratio: float | None = None,
     resume: bool = False,
     chunk_size: int = ROW_BATCH,
+    max_words: int | None = None,
 ) -> dict:
     """Analyse every row of ``input_path`` into ``output_path``, ``chunk_size`` rows at a time, each chunk
     flushed to ``OUTPUT.partial`` as it is done and renamed to ``output_path`` at the end (an existing
@@ -190,7 +191,8 @@ def analyze_file(
 
     files = RunFiles(output_path)
     check_paths(input_path, files)
-    identity = run_identity(input_path, fmt, {"max_sentences": max_sentences, "ratio": ratio}, analyzer)
+    options = {"max_sentences": max_sentences, "ratio": ratio, "max_words": max_words}
+    identity = run_identity(input_path, fmt, options, analyzer)
     found = resumable(files, identity) if resume else None
     target = found[0] if found else None
     done, keep = written_lines(target) if target else ([], 0)
@@ -217,7 +219,7 @@ def analyze_file(
         pending: list = []
 
         def flush() -> None:
-            lines = analyze_chunk(analyzer, pending, max_sentences=max_sentences, batch_size=batch_size, ratio=ratio)
+            lines = analyze_chunk(analyzer, pending, batch_size=batch_size, **options)
             counts["errors"] += sum("error" in line for line in lines)
             out.write("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
             out.flush()  # a killed run loses at most the chunk in progress
@@ -257,6 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="summary length as a share of each article's sentences, 0 < R <= 1 (replaces --max-sentences)",
     )
+    analyze.add_argument(
+        "--max-words", type=int, help="cap each summary at about this many words (with --max-sentences or --ratio)"
+    )
     analyze.add_argument("--batch-size", type=int, default=16, help="articles per encoder batch (default 16)")
     analyze.add_argument("--config", type=Path, help="service config (default configs/service.yaml)")
     analyze.add_argument(
@@ -288,6 +293,8 @@ def check_analyze_args(parser: argparse.ArgumentParser, args: argparse.Namespace
         parser.error(f"input file {args.input} not found")
     if args.max_sentences < 1:
         parser.error("--max-sentences must be at least 1")
+    if args.max_words is not None and args.max_words < 1:
+        parser.error("--max-words must be at least 1")
     if args.chunk_size < 1:
         parser.error("--chunk-size must be at least 1")
     if args.resume and args.overwrite:
@@ -351,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
             args.ratio,
             resume=args.resume,
             chunk_size=args.chunk_size,
+            max_words=args.max_words,
         )
     except (RunError, RowsError) as error:
         print(f"error: {error}", file=sys.stderr)

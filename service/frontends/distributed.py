@@ -233,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=64, help="rows per worker call (default 64)")
     parser.add_argument("--address", help="join a running Ray cluster: auto or ray://HOST:10001 (default: local)")
     parser.add_argument("--max-sentences", type=int, default=3)
+    parser.add_argument("--max-words", type=int, help="cap each summary at about this many words")
     parser.add_argument("--config", help="service config (default configs/service.yaml)")
     args = parser.parse_args(argv)
     if args.workers < 1 or args.batch_size < 1:
@@ -252,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         args.batch_size,
         args.address,
         args.config,
-        {"max_sentences": args.max_sentences},
+        {"max_sentences": args.max_sentences, "max_words": args.max_words},
     )
     print(json.dumps(counts), file=sys.stderr)
     return 0
