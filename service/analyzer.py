@@ -21,15 +21,9 @@ import yaml
 from service.backbone.artifacts import digest_files
 from service.backbone.resolve import BackboneError
 from service.config import DEFAULT_SERVICE_CONFIG, load_labels, load_settings, project_path
-from service.engines.backend import (
-    EngineChoice,
-    inference_precision,
-    precision_environment,
-    requested_backend,
-    requested_precision,
-)
+from service.engines.backend import EngineChoice, inference_precision, requested_backend, requested_precision
 from service.engines.measure import choose_engine
-from service.models.onnx import OnnxBuildError, load_onnx_models
+from service.models.onnx import GRAPH_ENGINES, OnnxBuildError, load_onnx_models
 from service.models.summaries.summarizer import Summarizer, SummarySentence, check_ratio
 from service.models.topics.classifier import TopicClassifier, TopicScore
 from service.text import (
@@ -143,6 +137,54 @@ def models_version(classifier_path: Path, summarizer_path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+@dataclass
+class _Setup:
+    """What ``Analyzer.load`` reads before it loads anything: settings, model directories, threads, models' version."""
+
+    settings: dict
+    config_path: Path
+    dirs: tuple[Path, Path]
+    given_dirs: tuple[str | None, str | None]  # as the caller named them (None: the config's)
+    threads: int | None
+    version: str
+
+    @classmethod
+    def read(cls, config_path=None, classifier_dir=None, summarizer_dir=None, threads=None) -> _Setup:
+        config_path = Path(config_path or DEFAULT_SERVICE_CONFIG)
+        settings = load_settings(config_path)
+        dirs = (
+            project_path(classifier_dir or settings["classifier_dir"]),
+            project_path(summarizer_dir or settings["summarizer_dir"]),
+        )
+        given = tuple(str(d) if d else None for d in (classifier_dir, summarizer_dir))
+        return cls(settings, config_path, dirs, given, threads or settings.get("threads"), models_version(*dirs))
+
+    def request(self, backend: str | None = None) -> str:
+        return requested_backend(self.settings.get("backend"), backend)
+
+    def engine(self, backend: str | None = None, precision: str | None = None, again: bool = False) -> EngineChoice:
+        parity = self.settings.get("parity_file")
+        return choose_engine(
+            self.request(backend),
+            requested_precision(self.settings.get("precision"), precision),
+            self.version,
+            str(self.config_path),
+            self.given_dirs,
+            self.threads,
+            self.settings.get("cache_dir"),
+            project_path(parity) if parity else None,
+            again,
+        )
+
+
+def engine_for(
+    config_path: str | Path | None = None, backend: str | None = None, precision: str | None = None, again: bool = False
+) -> EngineChoice:
+    """The engine ``Analyzer.load`` with these arguments runs, and why, without loading the models (the engines
+    are timed first when no choice is cached for this CPU, these packages and models; ``again``: time anew)."""
+    return _Setup.read(config_path).engine(backend, precision, again)
+
+
 class Analyzer:
     """Topic classifier + summariser sharing one backbone in memory; one encoder pass per article when both read
     the same lower layers, else (a topic encoder trained whole) the topic windows are a pass of their own.
@@ -159,6 +201,7 @@ class Analyzer:
         model_dirs: tuple[Path, Path] | None = None,
         engine_choice: EngineChoice | None = None,
         batching: str = "length",
+        version: str | None = None,
     ):
         self.classifier, self.summarizer = classifier, summarizer
         self.model_dirs = model_dirs  # (classifier, summariser) artifact directories, when loaded from them
@@ -166,6 +209,8 @@ class Analyzer:
         self.backend = backend  # the engine that runs the encoder (``service.engines.backend.ENGINES``)
         self.engine_choice = engine_choice or EngineChoice(backend, "given")  # and why
         self.batching = batching  # how windows are batched (``service.engines.encoder.BATCHINGS``)
+        if version is not None:
+            self.version = version  # already hashed (to key the engine choice): not hashed again
         self.labels = load_labels()
         self.shared_pass = (
             classifier.n_lower == summarizer.config.feature_layer
@@ -187,11 +232,12 @@ class Analyzer:
         independent_batches: bool | None = None,
         batching: str | None = None,
         measure_again: bool = False,
+        precision: str | None = None,
     ) -> Analyzer:
         """Both models as configured in ``config_path``; ``backend`` (auto, onnx, openvino, torch) overrides
-        ``WARTA_BACKEND`` and the config's ``backend`` (``WARTA_PRECISION`` and ``precision`` likewise); what is
-        left ``auto`` is decided by measurement on this CPU, once (``service.engines.measure``; ``measure_again``
-        measures anew). ``threads`` overrides the config's engine threads.
+        ``WARTA_BACKEND`` and the config's ``backend``, ``precision`` (auto, int8, fp32, bf16) ``WARTA_PRECISION``
+        and the config's ``precision``; what is left ``auto`` is decided by measurement on this CPU, once
+        (``engine_for``; ``measure_again`` measures anew). ``threads`` overrides the config's engine threads.
 
         ``independent_batches``: an article's result never depends on the articles batched with it (int8
         quantises activations per call; padding changes sums): batched across articles at fixed width on an
@@ -202,7 +248,7 @@ class Analyzer:
         Raises ``LoadError`` (one line saying what is missing or wrong) when the models cannot load."""
         try:
             return cls._load(
-                classifier_dir, summarizer_dir, config_path or DEFAULT_SERVICE_CONFIG, backend, threads,
+                classifier_dir, summarizer_dir, config_path, backend, precision, threads,
                 bool(independent_batches), batching, measure_again,
             )  # fmt: skip
         except (OSError, KeyError, ValueError, yaml.YAMLError, BackboneError, OnnxBuildError) as error:
@@ -211,51 +257,37 @@ class Analyzer:
 
     @classmethod
     def _load(
-        cls, classifier_dir, summarizer_dir, config_path, backend, threads, independent_batches, batching, again
+        cls, classifier_dir, summarizer_dir, config_path, backend, precision, threads, independent, batching, again
     ) -> Analyzer:
-        settings = load_settings(config_path)
+        setup = _Setup.read(config_path, classifier_dir, summarizer_dir, threads)
+        settings, dirs, threads = setup.settings, setup.dirs, setup.threads
         cache_dir, backbone = settings.get("cache_dir"), settings.get("backbone")
-        threads = threads or settings.get("threads")
-        classifier_path = project_path(classifier_dir or settings["classifier_dir"])
-        summarizer_path = project_path(summarizer_dir or settings["summarizer_dir"])
-        request = requested_backend(settings.get("backend"), backend)
-        parity = settings.get("parity_file")
-        choice = choose_engine(
-            request,
-            requested_precision(settings.get("precision")),
-            models_version(classifier_path, summarizer_path),
-            str(config_path),
-            (str(classifier_dir) if classifier_dir else None, str(summarizer_dir) if summarizer_dir else None),
-            threads,
-            cache_dir,
-            project_path(parity) if parity else None,
-            again,
-        )
+        choice = setup.engine(backend, precision, again)
         if batching is None:
-            independent = independent_batches or settings.get("independent_batches", False)
+            independent = independent or settings.get("independent_batches", False)
             batching = ("fixed" if choice.batch_invariant else "document") if independent else "length"
-        engine, dirs = choice.engine, (classifier_path, summarizer_path)
-        if not engine.startswith("torch-"):
+        engine = choice.engine
+        if engine in GRAPH_ENGINES:
             try:
                 classifier, summarizer = load_onnx_models(
                     *dirs, backbone, cache_dir, threads, batching, settings.get("topic_precision", "fp32"), engine
                 )
-                return cls(classifier, summarizer, settings, engine, dirs, choice, batching)
+                return cls(classifier, summarizer, settings, engine, dirs, choice, batching, setup.version)
             except OnnxBuildError as error:
-                if request != "auto":
+                if setup.request(backend) != "auto":
                     raise
                 logger.warning("%s; falling back to the PyTorch backend", error)
                 engine = f"torch-{inference_precision()}"
                 choice = EngineChoice(engine, f"fallback: {error}")
-        with precision_environment(engine.split("-")[1]):  # the PyTorch layers keep the precision they load with
-            classifier = TopicClassifier.load(classifier_path, backbone, cache_dir, batching=batching)
-            shared = (classifier.backbone, classifier.tokenizer, classifier.resolved)
-            summarizer = Summarizer.load(summarizer_path, backbone, cache_dir, shared, batching=batching)
-        return cls(classifier, summarizer, settings, engine, dirs, choice, batching)
+        torch_precision = engine.split("-")[1]  # the PyTorch layers keep the precision they load with
+        classifier = TopicClassifier.load(dirs[0], backbone, cache_dir, batching=batching, precision=torch_precision)
+        shared = (classifier.backbone, classifier.tokenizer, classifier.resolved)
+        summarizer = Summarizer.load(dirs[1], backbone, cache_dir, shared, batching=batching, precision=torch_precision)
+        return cls(classifier, summarizer, settings, engine, dirs, choice, batching, setup.version)
 
     @functools.cached_property
     def version(self) -> str:
-        """What the models answer from (``models_version``; hashed on first use, not at start-up)."""
+        """What the models answer from (``models_version``; hashed on first use unless the load already did)."""
         return models_version(*self.model_dirs) if self.model_dirs else "unversioned"
 
     def _prepare_all(self, items) -> list[PreparedArticle | AnalysisResult]:

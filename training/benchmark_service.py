@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 from service.engines.measure import engine_environment
@@ -159,8 +157,8 @@ def throughput(run, texts: list[str], batch_size: int) -> float:
 def load_analyzer(backend: str, config: str = DEFAULT_CONFIG):
     from service.analyzer import Analyzer
 
-    os.environ.update(engine_environment(backend))
-    analyzer = Analyzer.load(config_path=project_path(config))
+    name, precision = backend.split("-")
+    analyzer = Analyzer.load(config_path=project_path(config), backend=name, precision=precision)
     if analyzer.backend != backend:
         raise SystemExit(f"error: asked for {backend}, got {analyzer.backend}")
     return analyzer
@@ -183,19 +181,14 @@ def main(argv: list[str] | None = None) -> None:
     cpu = cpu_description()
     print(f"CPU: {cpu}", file=sys.stderr)
     texts = articles_of(400, max(args.rows, args.runs, args.batch_articles))
-    from service.analyzer import Analyzer
+    from service.analyzer import engine_for
     from service.engines.backend import candidates
     from service.engines.measure import table as timing_table
 
-    default = Analyzer.load(config_path=project_path(DEFAULT_CONFIG))  # what auto (or the environment) picks here
-    default_choice = default.engine_choice
-    choice = {"engine": default.backend, "reason": default_choice.reason, "timings": default_choice.timings}
-    del default
-    print(f"engine chosen: {choice['engine']}: {choice['reason']}", file=sys.stderr)
-    backends = candidates() if args.compare else [choice["engine"]]
-    report: dict = {"cpu": cpu, "article_words": 400, "models": configs, "backends": {},
-                    "choice": {"engine": choice["engine"], "reason": choice["reason"],
-                               "timings": {name: asdict(t) for name, t in choice["timings"].items()}}}  # fmt: skip
+    choice = engine_for(project_path(DEFAULT_CONFIG))  # what auto (or the environment) picks here; no model loaded
+    print(f"engine chosen: {choice.engine}: {choice.reason}", file=sys.stderr)
+    backends = candidates() if args.compare else [choice.engine]
+    report: dict = {"cpu": cpu, "article_words": 400, "models": configs, "backends": {}, "choice": choice.to_dict()}
     runs = [(f"{backend} [{label}]" if label else backend, backend, config) for label, config in configs.items()
             for backend in backends]  # fmt: skip
 
@@ -252,8 +245,8 @@ def main(argv: list[str] | None = None) -> None:
         project_path(args.out).write_text(text + "\n")
     print(text)
     print(table(report), file=sys.stderr)
-    if choice["timings"]:
-        print(f"\nauto's measurement (first load on this CPU):\n{timing_table(default_choice)}", file=sys.stderr)
+    if choice.timings:
+        print(f"\nauto's measurement (first load on this CPU):\n{timing_table(choice)}", file=sys.stderr)
 
 
 def table(report: dict) -> str:

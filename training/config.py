@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 
 from service.config import PROJECT_ROOT, project_path  # noqa: F401 - one resolution for service and training
+from service.engines.backend import cpu_description  # noqa: F401 - one CPU description for service and training
 
 
 def load_yaml(path: str | Path) -> dict:
@@ -39,20 +40,6 @@ def apply_overrides(config: dict, items: list[str]) -> dict:
         key, value = item.split("=", 1)
         config[key] = yaml.safe_load(value)
     return config
-
-
-def cpu_description() -> str:
-    """CPU model and its AVX/AMX flags (``lscpu``): printed with every training and benchmark figure."""
-    import subprocess
-
-    try:
-        text = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown CPU"
-    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-    vector = sorted(f for f in fields.get("Flags", "").split() if f.startswith(("avx", "amx")))
-    model, cpus = fields.get("Model name", "?").strip(), fields.get("CPU(s)", "?").strip()
-    return f"{model}, {cpus} CPUs ({' '.join(vector) or 'no AVX'})"
 
 
 def write_training_outputs(out_dir: Path, config: dict, metrics: dict, rss_key: str = "peak_rss_mb") -> dict:

@@ -24,13 +24,12 @@ import time
 import numpy as np
 from sklearn.metrics import f1_score
 
-from service.engines.backend import ENGINES, candidates, precision_environment
+from service.engines.backend import ENGINES, candidates
 from training.config import cpu_description, load_config, project_path
 from training.scorings import log_scoring
 
 logger = logging.getLogger(__name__)
 REFERENCE = "torch-fp32"
-BACKENDS = ENGINES
 MIN_TOP1_AGREEMENT = 0.99
 MAX_MACRO_F1_DROP = 0.005
 
@@ -38,8 +37,8 @@ MAX_MACRO_F1_DROP = 0.005
 def load_analyzer(name: str):
     from service.analyzer import Analyzer
 
-    with precision_environment(name.split("-")[1]):
-        analyzer = Analyzer.load(backend=name.split("-")[0])
+    backend, precision = name.split("-")
+    analyzer = Analyzer.load(backend=backend, precision=precision)
     if analyzer.backend != name:
         raise SystemExit(f"error: asked for backend {name}, got {analyzer.backend}")
     return analyzer
@@ -83,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--backends",
         nargs="+",
-        choices=BACKENDS,
+        choices=ENGINES,
         help="engines compared with torch-fp32 (default: all auto may pick)",
     )
     parser.add_argument("--config", default="configs/classifier.yaml", help="training config (data_dir)")

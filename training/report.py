@@ -85,17 +85,16 @@ def speed_block(benchmark: dict) -> str:
         ]
     choice = benchmark.get("choice")
     if choice and choice.get("timings"):
-        from service.engines.backend import EngineChoice, EngineTiming
+        from service.engines.backend import EngineChoice
         from service.engines.measure import table
 
-        timings = {name: EngineTiming(**t) for name, t in choice["timings"].items()}
         lines += [
             "",
             f"`auto` chose {choice['engine']} on this CPU by its own measurement (`python -m service engines`, "
             "each engine in its own process on the fixed batch of eight articles, once per CPU, package versions "
             "and models):",
             "",
-            table(EngineChoice(choice["engine"], choice["reason"], timings)),
+            table(EngineChoice.from_dict(choice)),
         ]
     return "\n".join(lines)
 

@@ -8,11 +8,10 @@ engines that match the request and agree with fp32 there. This module holds the 
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import importlib.util
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -43,22 +42,38 @@ def requested_backend(setting: str | None = None, explicit: str | None = None) -
     return choice
 
 
-def requested_precision(setting: str | None = None) -> str:
-    """``auto``, ``fp32``, ``bf16`` or ``int8``: ``WARTA_PRECISION``, else ``setting`` (service.yaml ``precision``)."""
-    choice = (os.environ.get("WARTA_PRECISION") or setting or "auto").lower()
+def requested_precision(setting: str | None = None, explicit: str | None = None) -> str:
+    """``auto``, ``fp32``, ``bf16`` or ``int8``: ``explicit``, else ``WARTA_PRECISION``, else ``setting``."""
+    choice = (explicit or os.environ.get("WARTA_PRECISION") or setting or "auto").lower()
     if choice not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {choice!r} (WARTA_PRECISION)")
     return choice
 
 
 @functools.cache
+def _cpuinfo() -> tuple[str, int, frozenset[str]]:
+    """(model name, logical CPUs, flags) from ``/proc/cpuinfo``; ("unknown CPU", 0, {}) where it cannot be read."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return "unknown CPU", 0, frozenset()
+    fields = [line.split(":", 1) for line in lines if ":" in line]
+    model = next((v.strip() for k, v in fields if k.strip() == "model name"), "unknown CPU")
+    flags = next((v.split() for k, v in fields if k.strip() == "flags"), [])
+    return model, sum(k.strip() == "processor" for k, _ in fields), frozenset(flags)
+
+
+def cpu_description() -> str:
+    """CPU model, CPU count and its AVX/AMX flags: printed with every training and benchmark figure, and part of
+    the key of a cached engine choice (``service.engines.measure``)."""
+    model, cpus, flags = _cpuinfo()
+    vector = sorted(f for f in flags if f.startswith(("avx", "amx")))
+    return f"{model}, {cpus} CPUs ({' '.join(vector) or 'no AVX'})"
+
+
 def cpu_has_native_bf16() -> bool:
     """True on CPUs with bf16 instructions (AVX512-BF16, AMX); Linux only, False when unsure."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
+    return bool({"avx512_bf16", "amx_bf16"} & _cpuinfo()[2])
 
 
 def installed_backends() -> tuple[str, ...]:
@@ -123,6 +138,19 @@ class EngineChoice:
         timing = self.timings.get(self.engine)
         return bool(timing and timing.batch_invariant)
 
+    def to_dict(self) -> dict:
+        """As JSON holds it (the cached choice, ``benchmark.json``)."""
+        return {
+            "engine": self.engine,
+            "reason": self.reason,
+            "timings": {n: asdict(t) for n, t in self.timings.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> EngineChoice:
+        timings = {name: EngineTiming(**t) for name, t in data.get("timings", {}).items()}
+        return cls(data["engine"], data["reason"], timings)
+
 
 def choose(timings: dict[str, EngineTiming], excluded: dict[str, str] | None = None) -> EngineChoice:
     """The engine with the lowest ``cost`` among those that ran, agree with the reference and are not
@@ -153,17 +181,3 @@ def inference_precision() -> str:
     if choice == "int8":
         raise ValueError("WARTA_PRECISION=int8 is ONNX Runtime's; PyTorch runs fp32 or bf16")
     return "bf16" if choice == "bf16" or (choice == "auto" and cpu_has_native_bf16()) else "fp32"
-
-
-@contextlib.contextmanager
-def precision_environment(precision: str):
-    """``WARTA_PRECISION`` set to ``precision`` inside the block (read when the PyTorch layers load)."""
-    before = os.environ.get("WARTA_PRECISION")
-    os.environ["WARTA_PRECISION"] = precision
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("WARTA_PRECISION", None)
-        else:
-            os.environ["WARTA_PRECISION"] = before

@@ -25,31 +25,23 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 from service.backbone.cache import cache_root
-from service.engines.backend import ENGINE_PACKAGES, EngineChoice, EngineTiming, candidates, choose, package_versions
+from service.engines.backend import (
+    ENGINE_PACKAGES,
+    EngineChoice,
+    EngineTiming,
+    candidates,
+    choose,
+    cpu_description,
+    package_versions,
+)
 
 logger = logging.getLogger(__name__)
 
 TOLERANCE = 0.05  # largest topic-probability difference from fp32 on the fixed batch
-SINGLE_RUNS = 5
-CHOICE_VERSION = 1
-
-
-def cpu_identity() -> str:
-    """The CPU's model name and flags and the usable core count (what makes timings comparable)."""
-    model, flags = "unknown CPU", ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and model == "unknown CPU":
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith("flags") and not flags:
-                flags = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return f"{model} | {len(os.sched_getaffinity(0))} cores | {flags}"
+CHOICE_VERSION = 2
 
 
 def engine_environment(engine: str) -> dict[str, str]:
@@ -112,7 +104,7 @@ def choice_path(request: tuple[str, str], models_version: str, cache_dir: Path |
     (fewer threads each) must run the same engine to give the same lines."""
     identity = {
         "version": CHOICE_VERSION,
-        "cpu": cpu_identity(),
+        "cpu": cpu_description(),
         "packages": package_versions(ENGINE_PACKAGES),
         "models": models_version,
         "request": list(request),
@@ -124,9 +116,7 @@ def choice_path(request: tuple[str, str], models_version: str, cache_dir: Path |
 
 def read_choice(path: Path) -> EngineChoice | None:
     try:
-        data = json.loads(path.read_text())
-        timings = {name: EngineTiming(**t) for name, t in data["timings"].items()}
-        return EngineChoice(data["engine"], data["reason"], timings)
+        return EngineChoice.from_dict(json.loads(path.read_text()))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -134,10 +124,8 @@ def read_choice(path: Path) -> EngineChoice | None:
 def write_choice(path: Path, choice: EngineChoice) -> None:
     """Atomically: a reader sees the old file or the whole new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = {"engine": choice.engine, "reason": choice.reason, "cpu": cpu_identity(),
-            "timings": {name: asdict(t) for name, t in choice.timings.items()}}  # fmt: skip
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    tmp.write_text(json.dumps(choice.to_dict() | {"cpu": cpu_description()}, indent=2) + "\n")
     os.replace(tmp, path)
 
 

@@ -63,10 +63,10 @@ def lower_states(
     return run_layers(encoder_layers(model)[:n_layers], hidden, attention_mask, model.config)
 
 
-def torch_lower(model: nn.Module, n_layers: int) -> LowerLayers:
-    """The first ``n_layers`` of ``model`` as a numpy-in, numpy-out ``LowerLayers``, in the precision
-    ``inference_precision()`` gives now (fixed for its lifetime)."""
-    precision = inference_precision()
+def torch_lower(model: nn.Module, n_layers: int, precision: str | None = None) -> LowerLayers:
+    """The first ``n_layers`` of ``model`` as a numpy-in, numpy-out ``LowerLayers`` in ``precision`` (fp32 or
+    bf16; None: what ``inference_precision()`` gives now), fixed for its lifetime."""
+    precision = precision or inference_precision()
 
     @torch.inference_mode()
     def lower(input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:

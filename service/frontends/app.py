@@ -131,14 +131,22 @@ RATIO_LABEL = "Atau rasio: bagian kalimat artikel (0 = pakai jumlah kalimat) / O
 MAX_WORDS_LABEL = "Batas kata (0 = tanpa batas) / At most this many words (0: no limit)"
 
 
-def _ratio(value: float | None) -> float | None:
-    """The ratio slider: 0 (or nothing) means "use the sentence count"."""
-    return float(value) if value else None
+def length_controls() -> list:
+    """The summary-length sliders both tabs show: sentences, ratio, word limit (``length_options`` reads them)."""
+    return [
+        gr.Slider(1, 8, value=3, step=1, label="Panjang ringkasan (kalimat)"),
+        gr.Slider(0, 1, value=0, step=0.05, label=RATIO_LABEL),
+        gr.Slider(0, 300, value=0, step=10, label=MAX_WORDS_LABEL),
+    ]
 
 
-def _max_words(value: float | None) -> int | None:
-    """The word-limit slider: 0 (or nothing) means no limit; otherwise it caps the sentence count or ratio."""
-    return int(value) if value else None
+def length_options(max_sentences: float, ratio: float = 0.0, max_words: float = 0.0) -> dict:
+    """The sliders' values as ``Analyzer.analyze`` options: a ratio or word limit of 0 means none."""
+    return {
+        "max_sentences": int(max_sentences),
+        "ratio": float(ratio) if ratio else None,
+        "max_words": int(max_words) if max_words else None,
+    }
 
 
 def article_handler(analyzer: Analyzer, names: dict[str, str]):
@@ -146,7 +154,7 @@ def article_handler(analyzer: Analyzer, names: dict[str, str]):
 
     def analyze_article(title: str, text: str, max_sentences: float, ratio: float = 0.0, max_words: float = 0.0):
         item = {"id": "artikel", "title": title or None, "text": text}
-        result = analyzer.analyze([item], int(max_sentences), _max_words(max_words), ratio=_ratio(ratio))[0]
+        result = analyzer.analyze([item], **length_options(max_sentences, ratio, max_words))[0]
         if result.error:
             return _badge(result, names), {}, "", [], f"**Kesalahan / error:** {result.error}"
         probabilities = {f"{names[t.label]} ({t.label})": t.score for t in result.topics}
@@ -211,8 +219,7 @@ def batch_handler(analyzer: Analyzer, names: dict[str, str], max_rows: int, down
         results: list[dict] = []  # the CLI's lines, in input order
         for start in progress.tqdm(range(0, len(records), 16), desc="Menganalisis"):
             chunk = records[start : start + 16]
-            options = {"max_sentences": int(max_sentences), "ratio": _ratio(ratio), "max_words": _max_words(max_words)}
-            results.extend(analyze_chunk(analyzer, chunk, **options))
+            results.extend(analyze_chunk(analyzer, chunk, **length_options(max_sentences, ratio, max_words)))
         table = batch_table(results)
         topics, days = batch_overview(records, results, names)
         files = write_downloads(results, table, downloads.new())
@@ -227,12 +234,10 @@ def article_tab(handler, labels) -> None:
         with gr.Column(scale=3):
             title = gr.Textbox(label="Judul (opsional) / Title", elem_id="warta-title")
             text = gr.Textbox(label="Isi berita / Article text", lines=14, elem_id="warta-text")
-            max_sentences = gr.Slider(1, 8, value=3, step=1, label="Panjang ringkasan (kalimat)")
-            ratio = gr.Slider(0, 1, value=0, step=0.05, label=RATIO_LABEL)
-            max_words = gr.Slider(0, 300, value=0, step=10, label=MAX_WORDS_LABEL)
+            lengths = length_controls()
             button = gr.Button("Analisis", variant="primary", elem_id="warta-analyze")
             examples = [[t, b, 3] for t, b in EXAMPLES]
-            gr.Examples(examples=examples, inputs=[title, text, max_sentences], label="Contoh / Examples")
+            gr.Examples(examples=examples, inputs=[title, text, lengths[0]], label="Contoh / Examples")
         with gr.Column(scale=2):
             badge = gr.HTML(label="Topik utama")
             probabilities = gr.Label(label="Probabilitas topik", num_top_classes=len(labels))
@@ -242,7 +247,7 @@ def article_tab(handler, labels) -> None:
         label="Artikel, kalimat ringkasan disorot", color_map={"ringkasan": "yellow"}, combine_adjacent=False
     )
     outputs = [badge, probabilities, summary, highlighted, warnings]
-    button.click(handler, [title, text, max_sentences, ratio, max_words], outputs, api_name="analyze", **ONE_AT_A_TIME)
+    button.click(handler, [title, text, *lengths], outputs, api_name="analyze", **ONE_AT_A_TIME)
 
 
 def batch_tab(handler) -> None:
@@ -253,9 +258,7 @@ def batch_tab(handler) -> None:
         "per baris; grafik menghitung artikel per topik (dan per hari bila ada kolom `date` YYYY-MM-DD)."
     )
     upload = gr.File(label="Berkas", file_types=sorted(FORMATS), elem_id="warta-upload")
-    max_sentences = gr.Slider(1, 8, value=3, step=1, label="Panjang ringkasan (kalimat)")
-    ratio = gr.Slider(0, 1, value=0, step=0.05, label=RATIO_LABEL)
-    max_words = gr.Slider(0, 300, value=0, step=10, label=MAX_WORDS_LABEL)
+    lengths = length_controls()
     button = gr.Button("Analisis berkas", variant="primary", elem_id="warta-batch-analyze")
     with gr.Row():
         with gr.Column(scale=3):
@@ -271,7 +274,7 @@ def batch_tab(handler) -> None:
             )  # fmt: skip
     downloads = gr.File(label="Unduh CSV dan JSONL", file_count="multiple")
     outputs = [table, downloads, topic_chart, day_chart]
-    button.click(handler, [upload, max_sentences, ratio, max_words], outputs, api_name="analyze_batch", **ONE_AT_A_TIME)
+    button.click(handler, [upload, *lengths], outputs, api_name="analyze_batch", **ONE_AT_A_TIME)
 
 
 def build_app(analyzer: Analyzer) -> gr.Blocks:

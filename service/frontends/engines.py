@@ -10,7 +10,10 @@ import statistics
 import sys
 import time
 
-from service.engines.measure import SINGLE_RUNS, cpu_identity, table
+from service.engines.backend import cpu_description
+from service.engines.measure import table
+
+SINGLE_RUNS = 5  # one-article timings per engine (the median is kept)
 
 
 def fixed_batch() -> list[dict]:
@@ -82,13 +85,13 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(probe(args.probe, args.config, (args.classifier_dir, args.summarizer_dir), args.threads)))
         return 0
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from service.analyzer import Analyzer
+    from service.analyzer import engine_for
 
-    analyzer = Analyzer.load(config_path=args.config, measure_again=args.again)
-    print(f"CPU: {cpu_identity()}")
-    print(f"engine: {analyzer.backend}: {analyzer.engine_choice.reason}")
-    if analyzer.engine_choice.timings:
-        print(table(analyzer.engine_choice))
+    choice = engine_for(args.config, again=args.again)  # the choice alone: no model is loaded here
+    print(f"CPU: {cpu_description()}")
+    print(f"engine: {choice.engine}: {choice.reason}")
+    if choice.timings:
+        print(table(choice))
     return 0
 
 

@@ -26,7 +26,7 @@ import numpy as np
 from service.backbone.artifacts import ARTIFACT_FILES, digest_files, read_config
 from service.backbone.cache import cache_root, load_or_rebuild, read_manifest
 from service.backbone.resolve import resolve_backbone
-from service.engines.backend import package_versions, precision_environment
+from service.engines.backend import ENGINES, package_versions
 from service.engines.encoder import WindowTokenizer
 from service.engines.onnx import lower_layers, session, states_function
 from service.models.summaries.features import SummarizerConfig
@@ -66,12 +66,6 @@ def onnx_dir(
 
 def build(classifier_path: Path, summarizer_path: Path, backbone: str, out: Path) -> dict:
     """Export both artifacts on ``backbone`` into ``out``; returns the cache manifest's metadata."""
-    started = time.perf_counter()
-    with precision_environment("fp32"):  # exported from the fp32 weights, whatever engine asked for it
-        return _build(classifier_path, summarizer_path, backbone, out, started)
-
-
-def _build(classifier_path: Path, summarizer_path: Path, backbone: str, out: Path, started: float) -> dict:
     import torch
 
     from service.backbone.resolve import load_backbone
@@ -88,11 +82,13 @@ def _build(classifier_path: Path, summarizer_path: Path, backbone: str, out: Pat
     from service.models.summaries.scorer import ArticleScorer
     from service.models.topics.head import ExportedHead
 
+    started = time.perf_counter()
     model, tokenizer, resolved = load_backbone(backbone)
     model.config._attn_implementation = "eager"  # a plain graph; this copy of the model is discarded after
     shared = (model, tokenizer, resolved)
-    classifier = TopicClassifier.load(classifier_path, shared_backbone=shared)
-    summarizer = Summarizer.load(summarizer_path, shared_backbone=shared)
+    # Exported from the fp32 weights, whatever engine asked for the export.
+    classifier = TopicClassifier.load(classifier_path, shared_backbone=shared, precision="fp32")
+    summarizer = Summarizer.load(summarizer_path, shared_backbone=shared, precision="fp32")
     layers, hidden_size = model.config.num_hidden_layers, model.config.hidden_size
     # A topic encoder trained whole (n_lower 0) reads the embeddings: no lower blocks of its own.
     lower = sorted(n for n in {classifier.n_lower, min(summarizer.config.feature_layer, layers)} if n > 0)
@@ -144,7 +140,7 @@ class OnnxScorer:
         return self.session.run(None, {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in feeds.items()})[0][0]
 
 
-GRAPH_ENGINES = ("onnx-int8", "openvino-int8", "openvino-bf16", "openvino-fp32")
+GRAPH_ENGINES = tuple(e for e in ENGINES if not e.startswith("torch-"))  # the engines that run these graphs
 
 
 def _open(
@@ -157,39 +153,40 @@ def _open(
 ) -> dict:
     """The graphs of a cache entry as numpy functions, run by ``engine``: ONNX Runtime (the lower blocks in int8
     but the topic windows' in fp32, the topic head as ``topic_precision`` says) or OpenVINO (every graph in fp32
-    or bf16 from the fp32 files, or for ``openvino-int8`` the lower blocks with int8 weights; compiled copies
-    kept in ``compiled_cache``)."""
+    or bf16 from the fp32 files, or for ``openvino-int8`` the lower blocks with int8 weights and the rest in fp32;
+    compiled copies kept in ``compiled_cache/<precision>``)."""
     ids = manifest["special_ids"]
+    precision = engine.split("-")[1]
     if engine == "onnx-int8":
-
-        def opened(name: str, fp32: bool = False):
-            return session(directory / (name.replace(".onnx", ".fp32.onnx") if fp32 else name), threads)
-
+        blocks, topic_blocks = ".onnx", ".fp32.onnx"
         head = "topic-head.int8.onnx" if topic_precision == "int8" else "topic-head.onnx"
+
+        def start(path: Path):
+            return session(path, threads)
     else:
-        from service.engines.openvino import session as openvino_session
+        from service.engines.openvino import OpenVinoSession
 
-        compiled: dict[str, object] = {}  # one compiled copy of a graph, however often it is asked for
+        blocks = topic_blocks = ".int8w.onnx" if precision == "int8" else ".fp32.onnx"  # int8: weights only
+        head, hint = "topic-head.onnx", "fp32" if precision == "int8" else precision
+        # A cache of its own per precision: compiled graphs of one precision were seen loaded for another.
+        cache = compiled_cache / hint if compiled_cache else None
 
-        precision = engine.split("-")[1]
-        blocks = ".int8w.onnx" if precision == "int8" else ".fp32.onnx"  # int8: weights only, activations fp32
+        def start(path: Path):
+            return OpenVinoSession(path, threads, hint, cache)
 
-        def opened(name: str, fp32: bool = True):
-            name = name.replace(".onnx", blocks) if name.startswith("lower-") else name
-            if name not in compiled:
-                hint = "fp32" if precision == "int8" else precision
-                # A cache of its own per precision: compiled graphs of one precision were seen loaded for another.
-                cache = compiled_cache / hint if compiled_cache else None
-                compiled[name] = openvino_session(directory / name, threads, hint, cache)
-            return compiled[name]
+    sessions: dict[str, object] = {}
 
-        head = "topic-head.onnx"
+    def opened(name: str):  # one session per graph file, however often it is asked for
+        if name not in sessions:
+            sessions[name] = start(directory / name)
+        return sessions[name]
+
     embeddings = opened("embeddings.onnx")
     n_topic = manifest["topic_layers"]
     return {
         "tokenizer": WindowTokenizer.from_file(directory / "tokenizer.json", ids["cls"], ids["sep"], ids["pad"]),
-        "lower": {n: lower_layers(embeddings, opened(f"lower-{n}.onnx")) for n in manifest["lower_layers"]},
-        "topic_lower": lower_layers(embeddings, opened(f"lower-{n_topic}.onnx", fp32=True) if n_topic else None),
+        "lower": {n: lower_layers(embeddings, opened(f"lower-{n}{blocks}")) for n in manifest["lower_layers"]},
+        "topic_lower": lower_layers(embeddings, opened(f"lower-{n_topic}{topic_blocks}") if n_topic else None),
         "head": states_function(opened(head)),
         "scorer": OnnxScorer(opened("scorer.onnx")),
     }

@@ -175,8 +175,10 @@ class Summarizer:
         cache_dir: Path | None = None,
         shared_backbone=None,
         batching: str = "length",
+        precision: str | None = None,
     ) -> Summarizer:
-        """The artifact in ``path`` on its backbone, run by PyTorch."""
+        """The artifact in ``path`` on its backbone, run by PyTorch in ``precision`` (fp32 or bf16; None:
+        ``inference_precision()``)."""
         from service.models.summaries.scorer import build_scorer
 
         path = Path(path)
@@ -185,17 +187,25 @@ class Summarizer:
             path, "summariser", config.__dict__, backbone, cache_dir, shared_backbone
         )
         scorer = load_weights(build_scorer(model.config.hidden_size, config), path)
-        return cls.from_torch(model, tokenizer, scorer, config, batching)
+        return cls.from_torch(model, tokenizer, scorer, config, batching, precision)
 
     @classmethod
-    def from_torch(cls, backbone, tokenizer, scorer, config: SummarizerConfig, batching: str = "length") -> Summarizer:
+    def from_torch(
+        cls,
+        backbone,
+        tokenizer,
+        scorer,
+        config: SummarizerConfig,
+        batching: str = "length",
+        precision: str | None = None,
+    ) -> Summarizer:
         """Run by PyTorch: the lower ``config.feature_layer`` layers of ``backbone`` (fewer if it has fewer)."""
         from service.engines.pytorch import encoder_layers, torch_lower
 
         n_lower = min(config.feature_layer, len(encoder_layers(backbone)))
         if scorer is not None:
             scorer.eval()
-        return cls(tokenizer, scorer, config, torch_lower(backbone.eval(), n_lower), batching)
+        return cls(tokenizer, scorer, config, torch_lower(backbone.eval(), n_lower, precision), batching)
 
     def save_pretrained(self, path: str | Path) -> None:
         save_artifact(path, self.scorer, self.config.__dict__)

@@ -103,7 +103,9 @@ class TopicClassifier:
         resolved=None,
         lexical: LexicalModel | None = None,
         batching: str = "length",
+        precision: str | None = None,
     ) -> TopicClassifier:
+        """Run by PyTorch in ``precision`` (fp32 or bf16; None: ``inference_precision()``)."""
         from service.engines.pytorch import encoder_layers, torch_lower
         from service.models.topics.head import head_logits
 
@@ -111,8 +113,8 @@ class TopicClassifier:
         backbone.eval()
         head.eval()
         return cls(
-            tokenizer, config, torch_lower(backbone, n_lower), head_logits(head, backbone.config), n_lower, resolved,
-            lexical, head, backbone, batching=batching,
+            tokenizer, config, torch_lower(backbone, n_lower, precision), head_logits(head, backbone.config, precision),
+            n_lower, resolved, lexical, head, backbone, batching=batching,
         )  # fmt: skip
 
     @staticmethod
@@ -133,8 +135,10 @@ class TopicClassifier:
         cache_dir: Path | None = None,
         shared_backbone=None,
         batching: str = "length",
+        precision: str | None = None,
     ) -> TopicClassifier:
-        """The artifact in ``path`` on its backbone, run by PyTorch (``batching``: ``encoder.BATCHINGS``)."""
+        """The artifact in ``path`` on its backbone, run by PyTorch (``batching``: ``encoder.BATCHINGS``;
+        ``precision``: fp32 or bf16, None: ``inference_precision()``)."""
         from service.models.topics.head import new_head
 
         path = Path(path)
@@ -143,7 +147,7 @@ class TopicClassifier:
             path, "topic classifier", config.__dict__, backbone, cache_dir, shared_backbone
         )
         head = load_weights(new_head(model, len(config.labels), config.trainable_layers), path)
-        return cls.from_torch(model, tokenizer, head, config, resolved, lexical, batching)
+        return cls.from_torch(model, tokenizer, head, config, resolved, lexical, batching, precision)
 
     def save_pretrained(self, path: str | Path) -> None:
         save_artifact(path, self.head, self.config.__dict__)

@@ -34,10 +34,12 @@ def new_head(backbone: nn.Module, num_labels: int, trainable_layers: int, dropou
     return TopicHead(upper, backbone.config.hidden_size, num_labels, dropout)
 
 
-def head_logits(head: TopicHead, config) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """``head`` as a numpy-in, numpy-out function of (lower states, mask) -> logits, in the precision
-    ``inference_precision()`` gives now (fixed for its lifetime)."""
-    precision = inference_precision()
+def head_logits(
+    head: TopicHead, config, precision: str | None = None
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """``head`` as a numpy-in, numpy-out function of (lower states, mask) -> logits in ``precision`` (fp32 or
+    bf16; None: what ``inference_precision()`` gives now), fixed for its lifetime."""
+    precision = precision or inference_precision()
 
     @torch.inference_mode()
     def logits(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
