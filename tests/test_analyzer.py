@@ -10,7 +10,7 @@ import pytest
 
 from service.analyzer import Analyzer, InputError, prepare_article
 from service.config import load_labels
-from tests.fixtures.articles import HEALTH, REGIONAL_GOVERNMENT, SCRAPED_REGIONAL, SPORT
+from tests.fixtures.articles import HEALTH, LONG_REPORT, REGIONAL_GOVERNMENT, SCRAPED_REGIONAL, SPORT
 from training.config import PROJECT_ROOT
 
 LABEL_KEYS = {label.key for label in load_labels()}
@@ -124,6 +124,11 @@ def test_ratio_sizes_the_summary_by_the_article(analyzer):
     assert n == 6 and len(result.summary_sentences) == 5  # 70 % of 6 sentences, rounded up; replaces max_sentences
     with pytest.raises(ValueError, match="ratio"):
         analyzer.analyze([SPORT], ratio=2)
+    # A long article: the share is of all its 45 body sentences, not of the ~250 words the encoder reads.
+    title, body = LONG_REPORT.split("\n", 1)
+    long = analyzer.analyze([{"id": "long", "title": title, "text": body}], ratio=0.4)[0]
+    assert len(split_sentences(body)) == 45 and len(long.summary_sentences) == 18
+    assert max(s.start for s in long.summary_sentences) > len(body) // 2 and not long.warnings
 
 
 def test_cli_help_documents_the_contract():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import yaml
 
 from training.config import load_config, project_path
 from training.runs import RunDirError, existing_run_dir, prepare_run_dir, refuse_models, run_dir
@@ -94,12 +95,14 @@ def test_a_later_stage_needs_an_existing_run(tmp_path):
     )
 
 
-def test_retraining_from_a_shipped_training_config_is_refused_before_any_work():
-    """The shipped summariser's training_config.yaml still names models/summarizer as its output_dir."""
+def test_retraining_from_a_shipped_training_config_is_refused_before_any_work(tmp_path):
+    """A training config that names models/summarizer as its output_dir (as shipped configs once did) is refused."""
     from training import train_summarizer
 
     shipped = project_path("models/summarizer")
+    config = yaml.safe_load((shipped / "training_config.yaml").read_text()) | {"output_dir": "models/summarizer"}
+    (tmp_path / "training_config.yaml").write_text(yaml.safe_dump(config))
     before = {p.name: p.read_bytes() for p in shipped.iterdir()}
     with pytest.raises(SystemExit, match="train into build/runs and promote"):
-        train_summarizer.main(["--config", "models/summarizer/training_config.yaml", "--set", "overwrite=true"])
+        train_summarizer.main(["--config", str(tmp_path / "training_config.yaml"), "--set", "overwrite=true"])
     assert {p.name: p.read_bytes() for p in shipped.iterdir()} == before

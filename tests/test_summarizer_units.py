@@ -8,8 +8,14 @@ import numpy as np
 import pytest
 
 from service.engines.encoder import EncodedDocument
-from service.models.summaries.features import position_features
-from service.models.summaries.summarizer import Summarizer, is_summary_sentence, select, sentences_read
+from service.models.summaries.features import SummarizerConfig, feature_count, position_features
+from service.models.summaries.summarizer import (
+    Summarizer,
+    is_summary_sentence,
+    rank_unread_last,
+    read_count,
+    select,
+)
 from service.text import split_sentences
 
 ARTICLE = (
@@ -133,8 +139,29 @@ def test_sentences_read_stop_at_the_last_token_read():
     sentences = split_sentences(text)
     spans = [(m.start(), m.end()) for m in re.finditer(r"\w+|\.", text)]
     whole = EncodedDocument(windows=[[0] * 9, [0] * 9], offsets=[spans[:7], spans[7:]], states=[])
-    assert sentences_read(sentences, whole, max_windows=3) == sentences  # fewer windows than allowed: all read
+    assert read_count(sentences, whole, max_windows=3) == 3  # fewer windows than allowed: all read
     cut = EncodedDocument(windows=[[0] * 9], offsets=[spans[:7]], states=[])  # stopped inside sentence 2
-    assert sentences_read(sentences, cut, max_windows=1) == sentences[:1]
-    assert sentences_read(sentences, cut, max_windows=None) == sentences
-    assert sentences_read(sentences, whole, max_windows=1) == sentences[:1]  # more windows read than asked
+    assert read_count(sentences, cut, max_windows=1) == 1
+    assert read_count(sentences, cut, max_windows=None) == 3
+    assert read_count(sentences, whole, max_windows=1) == 1  # more windows read than asked
+
+
+def test_sentences_past_the_windows_read_rank_after_those_read_in_article_order():
+    scores = rank_unread_last(np.array([0.2, 0.9, -0.5], dtype=np.float32), 6)
+    assert list(np.argsort(-scores, kind="stable")) == [1, 0, 2, 3, 4, 5]
+
+
+def test_with_all_sentences_the_sentences_past_the_windows_read_have_no_vector_and_a_flag():
+    text = "Satu dua tiga empat. Lima enam tujuh delapan. Sembilan sepuluh sebelas dua belas."
+    sentences = split_sentences(text)
+    spans = [(m.start(), m.end()) for m in re.finditer(r"\w+|\.", text)]
+    doc = EncodedDocument(windows=[[0] * 9], offsets=[spans[:7]], states=[np.ones((9, 4), np.float32)])
+    read = read_count(sentences, doc, max_windows=1)
+    config = SummarizerConfig("b", "f", 10, 9, "", max_windows=1, all_sentences=True)
+    vectors, features, _ = Summarizer(config=config).inputs(text, sentences, doc, 0, read)
+    assert read == 1 and features.shape == (3, feature_count(config)) == (3, 5)
+    assert list(features[:, -1]) == [1.0, 0.0, 0.0]
+    assert (vectors[0] == 1).all() and not vectors[1:].any()  # sentence 2 is half read: no vector either
+    config.all_sentences = False  # a model trained before: no flag, the sentences as pooled
+    vectors, features, _ = Summarizer(config=config).inputs(text, sentences[:read], doc, 0)
+    assert features.shape == (1, 4) and (vectors == 1).all()

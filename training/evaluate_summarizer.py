@@ -16,7 +16,9 @@ centroid and the greedy ORACLE. Per-fold figures and mean ± sd go to ``cv.json`
 directory (``--out`` elsewhere) and into the model card.
 
 Without ``--cv``: the shipped model's validation ROUGE through the served path and the latency of
-``Analyzer.analyze`` on a 400-word article (with and without the summary), into ``eval.json``.
+``Analyzer.analyze`` on a 400-word article (with and without the summary), into ``eval.json``; with
+``--raw CSV`` also fragments and headings among the summaries of raw scraped articles and where the
+longest article's summary comes from.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import statistics
 import time
 from pathlib import Path
 
-from service.models.summaries.summarizer import Summarizer, centroid_scores
+from service.models.summaries.summarizer import Summarizer, centroid_scores, rank_unread_last
 from training.config import apply_overrides, cpu_description, load_config, project_path
 from training.model_card import write_summarizer_card
 from training.train_summarizer import (
@@ -66,7 +68,9 @@ def method_pairs(
         ),
         "lead3_plain": plain_lead(articles, k),
         "lead": [(summary.text, a.summary) for summary, a in zip(lead, articles, strict=True)],
-        "centroid": served_summaries(articles, [centroid_scores(a.vectors) for a in articles], k),
+        "centroid": served_summaries(
+            articles, [rank_unread_last(centroid_scores(a.vectors[: a.n_read]), len(a.sentences)) for a in articles], k
+        ),
         "oracle": [(oracle[a.id], a.summary) for a in articles],
     }
 
@@ -140,7 +144,16 @@ def cross_validate(config: dict, k: int, only_folds: list[int] | None = None) ->
         "validation_rouge1_mean": round(statistics.mean(f["validation"]["rouge1"] for f in folds), 2),
         "settings": {
             key: config.get(key)
-            for key in ("lexical_features", "similarity_features", "block_trigrams", "target", "loss", "epochs")
+            for key in (
+                "lexical_features",
+                "similarity_features",
+                "block_trigrams",
+                "target",
+                "loss",
+                "epochs",
+                "max_windows",
+                "all_sentences",
+            )
         },
         "cpu": cpu_description(),
         "seconds": round(time.perf_counter() - started, 1),
@@ -197,12 +210,41 @@ def raw_check(path: Path, model_dir: Path, count: int = 30, min_words: int = 150
     sentences = [s.text for r in results for s in r.summary_sentences]
     return {
         "file": path.name,
+        "long_article": long_article_example(frame, model_dir),
         "articles": len(rows),
         "summary_sentences": len(sentences),
         "fragments_of_3_words_or_fewer": [s for s in sentences if len(WORD.findall(s)) < MIN_SUMMARY_WORDS],
         "headings": [s for s in sentences if is_heading(s)],
         "errors": [r.error for r in results if r.error],
     }
+
+
+def long_article_example(frame, model_dir: Path) -> dict:
+    """Where the summary of the longest article of ``frame`` (title, content) comes from: its length, how far the
+    encoder read, and each chosen sentence's index and first word's position, at 3 sentences and at ratio 0.2."""
+    from service.analyzer import Analyzer
+    from service.text import split_sentences
+
+    rows = [r for r in frame.itertuples() if isinstance(r.content, str)]
+    row = max(rows, key=lambda r: len(r.content.split()))
+    analyzer = Analyzer.load(summarizer_dir=model_dir)
+    article = {"id": str(row.Index), "title": row.title, "text": row.content}
+    document = analyzer.summarizer.encode([row.content])[0]  # the body alone: the analyzer reads the title too
+    read_up_to = document.offsets[-1][-1][1] if document.offsets[-1] else len(row.content)
+
+    def words_before(offset: int) -> int:
+        return len(row.content[:offset].split())
+
+    example = {
+        "row": int(row.Index),
+        "words": len(row.content.split()),
+        "sentences": len(split_sentences(row.content)),
+        "words_read_by_the_encoder_at_most": words_before(read_up_to),
+    }
+    for name, options in (("max_sentences_3", {"max_sentences": 3}), ("ratio_0.2", {"ratio": 0.2})):
+        result = analyzer.analyze([article], **options)[0]
+        example[name] = [{"index": s.index, "starts_at_word": words_before(s.start)} for s in result.summary_sentences]
+    return example
 
 
 def evaluate_shipped(config: dict, model_dir: Path, k: int) -> dict:

@@ -364,7 +364,20 @@ def _summarizer_features(config: dict) -> list[str]:
         features.append("word overlap with the title and with the rest of the article, has-a-number, is-a-quote")
     if config.get("similarity_features"):
         features.append("cosine to the article's mean sentence and to the title line")
+    if config.get("all_sentences"):
+        features.append("a flag for the sentences past the windows read, which have no vector")
     return features
+
+
+def _summarizer_reading(config: dict) -> str:
+    """Which sentences the encoder reads and which are candidates, in words."""
+    windows = config.get("max_windows")
+    if windows is None:
+        return "The encoder reads every window of the article."
+    read = f"The encoder reads the first {windows} windows of {config['max_length']} tokens"
+    if config.get("all_sentences"):
+        return f"{read}; the sentences after them are candidates too, scored by their hand features alone."
+    return f"{read}; only the sentences inside them are candidates (a ratio still counts every sentence)."
 
 
 def _summarizer_intro(config: dict) -> str:
@@ -376,6 +389,7 @@ with their character offsets. Each sentence is the mean of the backbone's token 
 first {config["feature_layer"]} layers: the pass the topic classifier runs anyway, over the title line +
 body, so one encoder pass serves both models. The scorer sees {"; ".join(_summarizer_features(config))}; a
 {config["layers"]}-layer inter-sentence transformer (width {config["width"]}) gives each sentence a score.
+{_summarizer_reading(config)}
 Selection is greedy by score {"with" if config.get("block_trigrams", True) else "without"} trigram blocking,
 within a sentence, ratio or word budget. A summary sentence is always a sentence: fragments of three
 words or fewer, headings and list lead-ins on a line of their own are never chosen.
@@ -432,6 +446,17 @@ def _summarizer_serving_section(result: dict) -> str:
 Raw scraped articles (`--raw {raw["file"]}`, the first {raw["articles"]} over 150 words, through
 `Analyzer.analyze`): {raw["summary_sentences"]} summary sentences, {len(raw["fragments_of_3_words_or_fewer"])} of three
 words or fewer, {len(raw["headings"])} headings.
+"""
+    long = raw.get("long_article") if raw else None
+    if long:
+
+        def places(chosen: list[dict]) -> str:
+            return ", ".join(f"sentence {c['index']} (word {c['starts_at_word']})" for c in chosen)
+
+        section += f"""
+Where a long article's summary comes from (the file's longest, row {long["row"]}: {long["words"]} words,
+{long["sentences"]} sentences; the encoder reads at most its first {long["words_read_by_the_encoder_at_most"]} words):
+3 sentences: {places(long["max_sentences_3"])}; ratio 0.2: {places(long["ratio_0.2"])}.
 """
     return section
 

@@ -32,9 +32,16 @@ from tqdm import tqdm
 
 from service.backbone.resolve import load_backbone
 from service.engines.backend import inference_precision
-from service.models.summaries.features import SummarizerConfig, feature_count, sentence_features
+from service.models.summaries.features import SummarizerConfig, feature_count, sentence_features, with_read_flag
 from service.models.summaries.scorer import SentenceScorer, build_scorer
-from service.models.summaries.summarizer import Summarizer, choose, is_summary_sentence, sentences_read, split_body
+from service.models.summaries.summarizer import (
+    Summarizer,
+    choose,
+    first_windows,
+    is_summary_sentence,
+    read_count,
+    split_body,
+)
 from service.text import Sentence, title_and_body
 from training.config import config_from_args, project_path, write_training_outputs
 from training.runs import RunDirError, prepare_run_dir, shown
@@ -58,8 +65,9 @@ class CachedArticle:
     sentences: list[Sentence]
     eligible: list[bool]
     vectors: torch.Tensor
-    features: torch.Tensor
+    features: torch.Tensor  # every hand feature (position + lexical); ``for_scorer`` picks the model's
     title: torch.Tensor
+    n_read: int  # the first n_read sentences lie inside the windows read; with all_sentences the rest follow
     labels: torch.Tensor  # IndoSum's extractive labels carried over to our sentences
 
 
@@ -77,6 +85,7 @@ def summarizer_config(config: dict, resolved, n_lower: int) -> SummarizerConfig:
         similarity_features=config.get("similarity_features", False),
         block_trigrams=config.get("block_trigrams", True),
         max_windows=config.get("max_windows"),
+        all_sentences=config.get("all_sentences", False),
     )
 
 
@@ -91,8 +100,11 @@ def encode_articles(summarizer: Summarizer, rows: list[dict], batch_size: int, d
             sentences = split_body(text, body_start)
             if [s.start - body_start for s in sentences] != list(row["sentence_starts"]):
                 raise ValueError(f"article {row['id']}: sentence split differs from the corpus; rebuild the data")
-            sentences = sentences_read(sentences, doc, summarizer.config.max_windows)  # as served
-            vectors, _, title = map(torch.from_numpy, summarizer.inputs(text, sentences, doc, body_start))
+            n_read = read_count(sentences, doc, summarizer.config.max_windows)
+            if not summarizer.config.all_sentences:
+                sentences = sentences[:n_read]  # as served: the scorer sees the sentences read
+            doc = first_windows(doc, summarizer.config.max_windows)
+            vectors, _, title = map(torch.from_numpy, summarizer.inputs(text, sentences, doc, body_start, n_read))
             features = torch.from_numpy(sentence_features(text, sentences, body_start, lexical=True))  # all; sliced
             cached.append(
                 CachedArticle(
@@ -107,6 +119,7 @@ def encode_articles(summarizer: Summarizer, rows: list[dict], batch_size: int, d
                     vectors=vectors,
                     features=features,
                     title=title,
+                    n_read=n_read,
                     labels=torch.tensor(row["labels"][: len(sentences)], dtype=torch.float32),
                 )
             )
@@ -137,7 +150,14 @@ def load_corpus(config: dict, summarizer: Summarizer) -> list[CachedArticle]:
             [
                 [
                     getattr(summarizer.config, k)
-                    for k in ("backbone_fingerprint", "feature_layer", "max_length", "prefix", "max_windows")
+                    for k in (
+                        "backbone_fingerprint",
+                        "feature_layer",
+                        "max_length",
+                        "prefix",
+                        "max_windows",
+                        "all_sentences",
+                    )
                 ],
                 inference_precision(),
                 [(r["id"], r["title"], r["body"]) for r in rows],
@@ -146,7 +166,7 @@ def load_corpus(config: dict, summarizer: Summarizer) -> list[CachedArticle]:
             default=str,
         ).encode()
     ).hexdigest()[:16]
-    path = project_path(config.get("feature_cache", "build/cache")) / f"summaries-v2-{key}.pt"
+    path = project_path(config.get("feature_cache", "build/cache")) / f"summaries-v3-{key}.pt"
     if path.exists():
         logger.info("encoded articles from %s", path)
         return [_from_record(record) for record in torch.load(path, weights_only=True)]
@@ -329,9 +349,16 @@ def base_summarizer(config: dict) -> tuple[Summarizer, SummarizerConfig]:
 
 
 def for_scorer(articles: list[CachedArticle], scorer_config: SummarizerConfig) -> list[CachedArticle]:
-    """The articles with the hand features ``scorer_config`` asks for (the cache holds all of them)."""
-    width = feature_count(scorer_config)
-    return [replace(a, features=a.features[:, :width]) for a in articles]
+    """The articles with the hand features ``scorer_config`` asks for (the cache holds all of them), as
+    ``Summarizer.inputs`` gives them."""
+    width = feature_count(scorer_config) - int(scorer_config.all_sentences)
+    out = []
+    for article in articles:
+        features = article.features[:, :width]
+        if scorer_config.all_sentences:
+            features = torch.from_numpy(with_read_flag(features.numpy(), article.n_read))
+        out.append(replace(article, features=features))
+    return out
 
 
 def train(config: dict) -> dict:

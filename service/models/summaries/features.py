@@ -28,13 +28,17 @@ class SummarizerConfig:
     lexical_features: bool = False  # the title/centrality/number/quote features of ``lexical_features``
     similarity_features: bool = False  # cosine to the article centroid and to the title
     block_trigrams: bool = True  # redundancy filter in the supervised selection
-    max_windows: int | None = None  # encoder windows read from the start; later sentences are not candidates
+    max_windows: int | None = None  # encoder windows read from the start (None: all)
+    # The scorer sees every sentence of the article: those past the windows read by their hand features
+    # alone (no vector) and a flag saying so. False (models trained before): it scores the sentences read,
+    # and the rest rank after them in article order.
+    all_sentences: bool = False
     extra: dict = field(default_factory=dict)
 
 
 def feature_count(config: SummarizerConfig) -> int:
-    """How many hand features per sentence the scorer of ``config`` reads."""
-    return POSITION_FEATURES + (LEXICAL_FEATURES if config.lexical_features else 0)
+    """How many hand features per sentence the scorer of ``config`` reads (+ the read flag of ``all_sentences``)."""
+    return POSITION_FEATURES + (LEXICAL_FEATURES if config.lexical_features else 0) + int(config.all_sentences)
 
 
 def position_features(text: str, sentences: list[Sentence]) -> np.ndarray:
@@ -68,6 +72,12 @@ def lexical_features(title: str, sentences: list[Sentence]) -> np.ndarray:
             ]
         )
     return np.asarray(rows, dtype=np.float32).reshape(-1, LEXICAL_FEATURES)
+
+
+def with_read_flag(features: np.ndarray, n_read: int) -> np.ndarray:
+    """``features`` + one column: 1 for the first ``n_read`` sentences (those the encoder read), else 0."""
+    flag = (np.arange(features.shape[0]) < n_read).astype(np.float32)[:, None]
+    return np.concatenate([features, flag], axis=-1)
 
 
 def sentence_features(text: str, sentences: list[Sentence], body_start: int, lexical: bool) -> np.ndarray:

@@ -22,6 +22,7 @@ from service.models.summaries.features import (
     WORD,
     SummarizerConfig,
     sentence_features,
+    with_read_flag,
 )
 from service.text import Sentence, is_heading, split_sentences
 
@@ -110,13 +111,26 @@ def centroid_scores(vectors: np.ndarray) -> np.ndarray:
     return normed @ normalize(normed.mean(0))
 
 
-def sentences_read(sentences: list[Sentence], doc: EncodedDocument, max_windows: int | None) -> list[Sentence]:
-    """The sentences wholly inside the first ``max_windows`` windows of ``doc``: all of them when the
-    text fits in fewer (``doc`` may hold more windows, read for the topic head)."""
+def read_count(sentences: list[Sentence], doc: EncodedDocument, max_windows: int | None) -> int:
+    """How many of ``sentences`` (in article order) lie wholly inside the first ``max_windows`` windows of
+    ``doc``: all of them when the text fits in fewer (``doc`` may hold more windows, read for the topic head);
+    at least one."""
     if max_windows is None or len(doc.windows) < max_windows:
-        return sentences
+        return len(sentences)
     last = max((end for spans in doc.offsets[:max_windows] for _, end in spans), default=0)
-    return [s for s in sentences if s.end <= last] or sentences[:1]
+    return sum(s.end <= last for s in sentences) or min(1, len(sentences))
+
+
+def first_windows(doc: EncodedDocument, max_windows: int | None) -> EncodedDocument:
+    """``doc`` cut to its first ``max_windows`` windows (all when None)."""
+    return EncodedDocument(doc.windows[:max_windows], doc.offsets[:max_windows], doc.states[:max_windows])
+
+
+def rank_unread_last(scores: np.ndarray, count: int) -> np.ndarray:
+    """Scores for ``count`` sentences from the scores of the first ``len(scores)``: the others (past the windows
+    read) rank after all of them, in article order."""
+    floor = float(scores.min()) if len(scores) else 0.0
+    return np.concatenate([scores, floor - 1.0 - np.arange(count - len(scores), dtype=np.float32)]).astype(np.float32)
 
 
 def choose(
@@ -224,9 +238,11 @@ class Summarizer:
             )
 
     def inputs(
-        self, text: str, sentences: list[Sentence], doc: EncodedDocument, body_start: int = 0
+        self, text: str, sentences: list[Sentence], doc: EncodedDocument, body_start: int = 0, n_read: int | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The scorer's inputs for one article: sentence vectors, hand features, title vector."""
+        """The scorer's inputs for one article: sentence vectors, hand features, title vector. With
+        ``all_sentences``, sentences past the first ``n_read`` (None: all read) get a zero vector and the read
+        flag 0."""
         starts, ends = [s.start for s in sentences], [s.end for s in sentences]
         if body_start > 1:  # the title line is pooled like one more sentence
             starts, ends = [0, *starts], [body_start - 1, *ends]
@@ -235,17 +251,26 @@ class Summarizer:
             (vectors[0], vectors[1:]) if body_start > 1 else (np.zeros(vectors.shape[-1], np.float32), vectors)
         )
         features = sentence_features(text, sentences, body_start, self.config.lexical_features)
+        if self.config.all_sentences:
+            n_read = len(sentences) if n_read is None else n_read
+            vectors[n_read:] = 0.0
+            features = with_read_flag(features, n_read)
         return vectors, features, title
 
     def sentence_scores(
         self, text: str, sentences: list[Sentence], doc: EncodedDocument | None, method: str, body_start: int = 0
     ) -> np.ndarray:
+        """A score per sentence of the article. Past the windows read, the scorer of ``all_sentences`` scores
+        sentences by their hand features; otherwise (and for ``centroid``) they rank after the sentences read."""
         if method == "lead":
             return -np.arange(len(sentences), dtype=np.float32)
-        vectors, features, title = self.inputs(text, sentences, doc, body_start)
-        if method == "centroid":
-            return centroid_scores(vectors)
-        return self.scorer.scores(vectors, features, title)
+        n_read = read_count(sentences, doc, self.config.max_windows)
+        doc = first_windows(doc, self.config.max_windows)
+        if method == "supervised" and self.config.all_sentences:
+            return self.scorer.scores(*self.inputs(text, sentences, doc, body_start, n_read))
+        vectors, features, title = self.inputs(text, sentences[:n_read], doc, body_start)
+        scores = centroid_scores(vectors) if method == "centroid" else self.scorer.scores(vectors, features, title)
+        return rank_unread_last(scores, len(sentences))
 
     def summarize(
         self,
@@ -279,8 +304,6 @@ class Summarizer:
         out = []
         for index, (text, sentences) in enumerate(zip(texts, split, strict=True)):
             doc = documents[index] if needs_encoding else None
-            if doc is not None:
-                sentences = sentences_read(sentences, doc, self.config.max_windows)
             chosen, notes = choose(
                 text,
                 sentences,
