@@ -29,6 +29,7 @@ import logging
 import statistics
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from service.models.summaries.summarizer import Summarizer, centroid_scores, rank_unread_last
 from training.config import apply_overrides, cpu_description, load_config, project_path
@@ -45,6 +46,11 @@ from training.train_summarizer import (
     served_summaries,
     with_targets,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from service.analyzer import Analyzer
 
 logger = logging.getLogger(__name__)
 METRICS = ("rouge1", "rouge2", "rougeL")
@@ -204,13 +210,12 @@ def raw_check(path: Path, model_dir: Path, count: int = 30, min_words: int = 150
     frame = pd.read_csv(path)
     rows = [r for r in frame.itertuples() if isinstance(r.content, str) and len(r.content.split()) > min_words]
     rows = rows[:count]
-    results = Analyzer.load(summarizer_dir=model_dir).analyze(
-        [{"id": str(r.Index), "title": r.title, "text": r.content} for r in rows]
-    )
+    analyzer = Analyzer.load(summarizer_dir=model_dir)
+    results = analyzer.analyze([{"id": str(r.Index), "title": r.title, "text": r.content} for r in rows])
     sentences = [s.text for r in results for s in r.summary_sentences]
     return {
         "file": path.name,
-        "long_article": long_article_example(frame, model_dir),
+        "long_article": long_article_example(frame, analyzer),
         "articles": len(rows),
         "summary_sentences": len(sentences),
         "fragments_of_3_words_or_fewer": [s for s in sentences if len(WORD.findall(s)) < MIN_SUMMARY_WORDS],
@@ -219,15 +224,13 @@ def raw_check(path: Path, model_dir: Path, count: int = 30, min_words: int = 150
     }
 
 
-def long_article_example(frame, model_dir: Path) -> dict:
+def long_article_example(frame: pd.DataFrame, analyzer: Analyzer) -> dict:
     """Where the summary of the longest article of ``frame`` (title, content) comes from: its length, how far the
     encoder read, and each chosen sentence's index and first word's position, at 3 sentences and at ratio 0.2."""
-    from service.analyzer import Analyzer
     from service.text import split_sentences
 
     rows = [r for r in frame.itertuples() if isinstance(r.content, str)]
     row = max(rows, key=lambda r: len(r.content.split()))
-    analyzer = Analyzer.load(summarizer_dir=model_dir)
     article = {"id": str(row.Index), "title": row.title, "text": row.content}
     document = analyzer.summarizer.encode([row.content])[0]  # the body alone: the analyzer reads the title too
     read_up_to = document.offsets[-1][-1][1] if document.offsets[-1] else len(row.content)
