@@ -165,3 +165,30 @@ def test_with_all_sentences_the_sentences_past_the_windows_read_have_no_vector_a
     config.all_sentences = False  # a model trained before: no flag, the sentences as pooled
     vectors, features, _ = Summarizer(config=config).inputs(text, sentences[:read], doc, 0)
     assert features.shape == (1, 4) and (vectors == 1).all()
+
+
+class RecordingScorer:
+    """Records what the summariser hands a scorer; later sentences score higher."""
+
+    def __init__(self):
+        self.seen: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def scores(self, vectors: np.ndarray, features: np.ndarray, title: np.ndarray) -> np.ndarray:
+        self.seen.append((vectors.copy(), features.copy()))
+        return np.arange(len(vectors), dtype=np.float32)
+
+
+@pytest.mark.parametrize("all_sentences", [True, False])
+def test_what_the_scorer_is_given_for_the_sentences_past_the_windows_read(all_sentences):
+    text = "Satu dua tiga empat. Lima enam tujuh delapan. Sembilan sepuluh sebelas dua belas."
+    spans = [(m.start(), m.end()) for m in re.finditer(r"\w+|\.", text)]
+    doc = EncodedDocument(windows=[[0] * 9], offsets=[spans[:7]], states=[np.ones((9, 4), np.float32)])
+    config = SummarizerConfig("b", "f", 10, 9, "", max_windows=1, all_sentences=all_sentences)
+    scorer = RecordingScorer()
+    summary = Summarizer(scorer=scorer, config=config).summarize([text], max_sentences=1, documents=[doc])[0]
+    vectors, features = scorer.seen[0]
+    if all_sentences:  # every sentence, the two past the window without a vector and flagged: the last one wins
+        assert list(features[:, -1]) == [1.0, 0.0, 0.0] and not vectors[1:].any()
+        assert [s.index for s in summary.sentences] == [2]
+    else:  # the sentence read alone; the others rank after it
+        assert features.shape == (1, 4) and [s.index for s in summary.sentences] == [0]

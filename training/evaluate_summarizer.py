@@ -225,28 +225,34 @@ def raw_check(path: Path, model_dir: Path, count: int = 30, min_words: int = 150
 
 
 def long_article_example(frame: pd.DataFrame, analyzer: Analyzer) -> dict:
-    """Where the summary of the longest article of ``frame`` (title, content) comes from: its length, how far the
-    encoder read, and each chosen sentence's index and first word's position, at 3 sentences and at ratio 0.2."""
-    from service.text import split_sentences
+    """Where the summary of the longest article of ``frame`` (title, content) comes from, in the text the analyzer
+    reads (title line + cleaned body): the body's length, how far into it the encoder reads, and each chosen
+    sentence's index and first word's position, at 3 sentences and at ratio 0.2."""
+    from service.analyzer import prepare_article
+    from service.models.summaries.summarizer import split_body
+    from service.text import title_and_body
 
     rows = [r for r in frame.itertuples() if isinstance(r.content, str)]
     row = max(rows, key=lambda r: len(r.content.split()))
-    article = {"id": str(row.Index), "title": row.title, "text": row.content}
-    document = analyzer.summarizer.encode([row.content])[0]  # the body alone: the analyzer reads the title too
-    read_up_to = document.offsets[-1][-1][1] if document.offsets[-1] else len(row.content)
+    prepared = prepare_article(row.content, row.title)
+    text, body_start = title_and_body(prepared.title, prepared.text)
+    sentences = split_body(text, body_start)
+    document = analyzer.summarizer.encode([text])[0]
+    read_up_to = document.offsets[-1][-1][1] if document.offsets[-1] else len(text)
 
     def words_before(offset: int) -> int:
-        return len(row.content[:offset].split())
+        return len(text[body_start:offset].split())
 
     example = {
         "row": int(row.Index),
-        "words": len(row.content.split()),
-        "sentences": len(split_sentences(row.content)),
-        "words_read_by_the_encoder_at_most": words_before(read_up_to),
+        "words": words_before(len(text)),
+        "sentences": len(sentences),
+        "words_read_by_the_encoder": words_before(max(read_up_to, body_start)),
     }
+    article = {"id": str(row.Index), "title": row.title, "text": row.content}
     for name, options in (("max_sentences_3", {"max_sentences": 3}), ("ratio_0.2", {"ratio": 0.2})):
-        result = analyzer.analyze([article], **options)[0]
-        example[name] = [{"index": s.index, "starts_at_word": words_before(s.start)} for s in result.summary_sentences]
+        chosen = analyzer.analyze([article], **options)[0].summary_sentences
+        example[name] = [{"index": s.index, "starts_at_word": words_before(sentences[s.index].start)} for s in chosen]
     return example
 
 

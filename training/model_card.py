@@ -377,7 +377,7 @@ def _summarizer_reading(config: dict) -> str:
     read = f"The encoder reads the first {windows} windows of {config['max_length']} tokens"
     if config.get("all_sentences"):
         return f"{read}; the sentences after them are candidates too, scored by their hand features alone."
-    return f"{read}; only the sentences inside them are candidates (a ratio still counts every sentence)."
+    return f"{read}; the sentences after them rank after those inside, in article order."
 
 
 def _summarizer_intro(config: dict) -> str:
@@ -455,7 +455,7 @@ words or fewer, {len(raw["headings"])} headings.
 
         section += f"""
 Where a long article's summary comes from (the file's longest, row {long["row"]}: {long["words"]} words,
-{long["sentences"]} sentences; the encoder reads at most its first {long["words_read_by_the_encoder_at_most"]} words):
+{long["sentences"]} sentences, as cleaned; the encoder reads its first {long["words_read_by_the_encoder"]} words):
 3 sentences: {places(long["max_sentences_3"])}; ratio 0.2: {places(long["ratio_0.2"])}.
 """
     return section
