@@ -177,13 +177,11 @@ def record_variant(path: Path, name: str, result: dict) -> None:
     path.write_text(json.dumps(variants, indent=2))
 
 
-def analyzer_latency(summarizer_dir: Path, runs: int = 40) -> dict:
+def analyzer_latency(analyzer: Analyzer, runs: int = 40) -> dict:
     """p50 of ``Analyzer.analyze`` on one 400-word article, with and without the summary."""
-    from service.analyzer import Analyzer
     from training.benchmark_service import articles_of
 
     texts = articles_of(400, runs)
-    analyzer = Analyzer.load(summarizer_dir=summarizer_dir)
     analyzer.analyze(texts[:2])  # warm-up
     result = {"article_words": 400, "runs": 2 * runs, "precision": analyzer.backend}
     for name, options in (("analyze", {}), ("topics_only", {"with_summary": False})):
@@ -198,19 +196,17 @@ def analyzer_latency(summarizer_dir: Path, runs: int = 40) -> dict:
     return result
 
 
-def raw_check(path: Path, model_dir: Path, count: int = 30, min_words: int = 150) -> dict:
+def raw_check(path: Path, analyzer: Analyzer, count: int = 30, min_words: int = 150) -> dict:
     """Summaries of the first ``count`` raw articles over ``min_words`` words of a scraped CSV (title,
     content), through ``Analyzer.analyze``: how many summary sentences are fragments or headings."""
     import pandas as pd
 
-    from service.analyzer import Analyzer
     from service.models.summaries.features import MIN_SUMMARY_WORDS, WORD
     from service.text import is_heading
 
     frame = pd.read_csv(path)
     rows = [r for r in frame.itertuples() if isinstance(r.content, str) and len(r.content.split()) > min_words]
     rows = rows[:count]
-    analyzer = Analyzer.load(summarizer_dir=model_dir)
     results = analyzer.analyze([{"id": str(r.Index), "title": r.title, "text": r.content} for r in rows])
     sentences = [s.text for r in results for s in r.summary_sentences]
     return {
@@ -256,21 +252,29 @@ def long_article_example(frame: pd.DataFrame, analyzer: Analyzer) -> dict:
     return example
 
 
-def evaluate_shipped(config: dict, model_dir: Path, k: int) -> dict:
+def evaluate_shipped(config: dict, model_dir: Path, k: int, raw: Path | None = None) -> dict:
+    """Validation ROUGE through the served path, latency, and with ``raw`` the raw-article check; one Analyzer
+    (the shipped topic classifier + this summariser) serves the last two."""
+    from service.analyzer import Analyzer
+
     summarizer = Summarizer.load(model_dir)
     articles = for_scorer(load_corpus(config, summarizer), summarizer.config)
     validation = [a for a in articles if a.split == "validation"]
     scores = [article_scores(summarizer.scorer, a) for a in validation]
     served = mean_rouge(served_summaries(validation, scores, k, summarizer.config.block_trigrams))
     lead = mean_rouge(plain_lead(validation, k))
-    return {
+    analyzer = Analyzer.load(summarizer_dir=model_dir)
+    result = {
         "validation_articles": len(validation),
         "sentences_per_summary": k,
         "validation_rouge_f1": {"model": served, "lead3_plain": lead},
-        "latency": analyzer_latency(model_dir),
+        "latency": analyzer_latency(analyzer),
         "artifact_bytes": sum(p.stat().st_size for p in model_dir.iterdir() if p.is_file() and p.suffix != ".md"),
         "cpu": cpu_description(),
     }
+    if raw:
+        result["raw_check"] = raw_check(raw, analyzer)
+    return result
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -295,9 +299,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.variant:
             record_variant(model_dir / "cv_variants.json", args.variant, result)
     else:
-        result = evaluate_shipped(config, model_dir, args.k)
-        if args.raw:
-            result["raw_check"] = raw_check(args.raw, model_dir)
+        result = evaluate_shipped(config, model_dir, args.k, args.raw)
         out = model_dir / "eval.json"
     out.write_text(json.dumps(result, indent=2))
     if out.parent == model_dir and (model_dir / "cv.json").exists() and (model_dir / "eval.json").exists():

@@ -37,7 +37,6 @@ from service.models.summaries.scorer import SentenceScorer, build_scorer
 from service.models.summaries.summarizer import (
     Summarizer,
     choose,
-    first_windows,
     is_summary_sentence,
     read_count,
     split_body,
@@ -103,7 +102,6 @@ def encode_articles(summarizer: Summarizer, rows: list[dict], batch_size: int, d
             n_read = read_count(sentences, doc, summarizer.config.max_windows)
             if not summarizer.config.all_sentences:
                 sentences = sentences[:n_read]  # as served: the scorer sees the sentences read
-            doc = first_windows(doc, summarizer.config.max_windows)
             vectors, _, title = map(torch.from_numpy, summarizer.inputs(text, sentences, doc, body_start, n_read))
             features = torch.from_numpy(sentence_features(text, sentences, body_start, lexical=True))  # all; sliced
             cached.append(
