@@ -235,6 +235,16 @@ def test_a_config_can_build_on_a_base(tmp_path):
     }
 
 
+def test_repeated_set_flags_all_apply():
+    """``--set a=1 --set b=2`` keeps both (argparse's default would keep only the last flag's values)."""
+    from training.config import config_from_args
+
+    config = config_from_args(
+        "", "configs/classifier.yaml", ["--set", "label_source=read", "--set", "epochs=3", "seed=5"]
+    )
+    assert (config["label_source"], config["epochs"], config["seed"]) == ("read", 3, 5)
+
+
 def test_layer_wise_learning_rates_decay_downwards_and_patience_stops_training(tmp_path, tiny_bert_dir):
     from service.backbone.resolve import load_backbone
     from service.models.topics.head import new_head

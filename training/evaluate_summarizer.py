@@ -282,7 +282,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cv", action="store_true", help="4-fold cross-validation over the IndoSum dev folds")
     parser.add_argument("--model", default="models/summarizer")
     parser.add_argument("--config", default=None, help="training config (default: the model's training_config.yaml)")
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config values (YAML)")
+    parser.add_argument(
+        "--set", nargs="*", action="extend", default=[], metavar="KEY=VALUE", help="override config values (YAML)"
+    )
     parser.add_argument("--folds", type=int, nargs="*", help="with --cv: only these test folds (quick checks)")
     parser.add_argument("--variant", help="with --cv: record this run under NAME in MODEL/cv_variants.json")
     parser.add_argument("--k", type=int, default=3, help="sentences per summary for every method")
