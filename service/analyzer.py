@@ -18,13 +18,14 @@ from pathlib import Path
 
 import yaml
 
-from service.backbone.artifacts import digest_files
+from service.backbone.artifacts import digest_files, read_config
 from service.backbone.resolve import BackboneError
 from service.config import DEFAULT_SERVICE_CONFIG, load_labels, load_settings, project_path
 from service.engines.backend import EngineChoice, inference_precision, requested_backend, requested_precision
 from service.engines.measure import choose_engine
 from service.models.onnx import GRAPH_ENGINES, OnnxBuildError, load_onnx_models
-from service.models.summaries.summarizer import Summarizer, SummarySentence, check_ratio
+from service.models.summaries.features import SummarizerConfig
+from service.models.summaries.summarizer import Summarizer, SummarySentence, check_ratio, shared_topic_layers
 from service.models.topics.classifier import TopicClassifier, TopicScore
 from service.text import (
     clean_text,
@@ -280,7 +281,10 @@ class Analyzer:
                 engine = f"torch-{inference_precision()}"
                 choice = EngineChoice(engine, f"fallback: {error}")
         torch_precision = engine.split("-")[1]  # the PyTorch layers keep the precision they load with
-        classifier = TopicClassifier.load(dirs[0], backbone, cache_dir, batching=batching, precision=torch_precision)
+        cut = shared_topic_layers(SummarizerConfig(**read_config(dirs[1], "summariser")), dirs[0])
+        classifier = TopicClassifier.load(
+            dirs[0], backbone, cache_dir, batching=batching, precision=torch_precision, shared_layers=cut
+        )
         shared = (classifier.backbone, classifier.tokenizer, classifier.resolved)
         summarizer = Summarizer.load(dirs[1], backbone, cache_dir, shared, batching=batching, precision=torch_precision)
         return cls(classifier, summarizer, settings, engine, dirs, choice, batching, setup.version)

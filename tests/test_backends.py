@@ -187,3 +187,81 @@ def test_with_independent_batches_an_article_gets_the_same_result_whatever_it_is
     alone = analyzer.analyze([SCRAPED_REGIONAL])[0].to_dict()
     crowded = analyzer.analyze([SPORT, HEALTH * 3, SCRAPED_REGIONAL, REGIONAL_GOVERNMENT], batch_size=4)[2]
     assert crowded.to_dict() == alone
+
+
+@pytest.fixture(scope="module")
+def shared_topic_encoder(tiny_artifacts, tmp_path_factory):
+    """A topic encoder trained whole (both tiny layers moved off the backbone's weights, as fine-tuning does)
+    and a summariser trained on its layer-1 states (``topic_encoder`` names it)."""
+    import torch
+
+    from service.backbone.artifacts import encoder_digest
+    from service.models.topics.head import split_encoder
+
+    _, backbone_dir = tiny_artifacts
+    root = tmp_path_factory.mktemp("shared-encoder")
+    model, tokenizer, resolved = load_backbone(str(backbone_dir))
+    head = new_head(model, 3, 2)
+    with torch.no_grad():
+        generator = torch.Generator().manual_seed(3)
+        for parameter in head.parameters():
+            parameter.add_(0.3 * torch.randn(parameter.shape, generator=generator))
+    config = ClassifierConfig(["sport", "health", "governance"], str(backbone_dir), resolved.fingerprint, 2, 16, "")
+    TopicClassifier.from_torch(model, tokenizer, head, config, resolved).save_pretrained(root / "whole")
+    cut, _ = split_encoder(model, head, 1)
+    digest = encoder_digest(root / "whole")
+    summary_config = SummarizerConfig(
+        str(backbone_dir), resolved.fingerprint, 1, 16, "", 8, heads=2, topic_encoder=digest
+    )
+    Summarizer.from_torch(cut, tokenizer, build_scorer(16, summary_config), summary_config).save_pretrained(
+        root / "summarizer"
+    )
+    return root, backbone_dir
+
+
+def test_a_topic_encoder_trained_whole_is_cut_into_the_pass_the_summariser_shares(shared_topic_encoder, tmp_path):
+    """Cut after the summariser's feature layer, the topic encoder gives the same topics; its lower layers (not
+    the frozen backbone's) feed the summariser; ONNX exports one lower graph both read; the Analyzer runs one pass."""
+    from service.backbone.resolve import BackboneError
+    from service.engines.encoder import pad_batch
+    from service.engines.pytorch import encoder_layers
+
+    root, backbone_dir = shared_topic_encoder
+    texts = ["timnas menang gol di sleman. bupati meresmikan pasar baru. dokter pasien rumah sakit " * 3]
+    whole = TopicClassifier.load(root / "whole", str(backbone_dir), precision="fp32")
+    cut = TopicClassifier.load(root / "whole", str(backbone_dir), precision="fp32", shared_layers=1)
+    assert (whole.n_lower, cut.n_lower) == (0, 1) and len(cut.head.layers) == 1
+    np.testing.assert_allclose(cut.text_logits(texts), whole.text_logits(texts), atol=1e-5)
+    assert encoder_layers(cut.backbone)[0] is cut.backbone.encoder.layer[0] is not encoder_layers(whole.backbone)[0]
+
+    kind = {"precision": "fp32"}
+    summarizer = Summarizer.load(root / "summarizer", str(backbone_dir), topic_classifier=root / "whole", **kind)
+    ids, mask = pad_batch([[2, 5, 6, 7, 3]], 0)
+    np.testing.assert_allclose(summarizer.lower(ids, mask), cut.lower(ids, mask), atol=1e-5)
+    frozen, _, _ = load_backbone(str(backbone_dir))
+    plain = Summarizer.from_torch(frozen, whole.tokenizer, None, summarizer.config, precision="fp32")
+    assert np.abs(summarizer.lower(ids, mask) - plain.lower(ids, mask)).max() > 0.1  # not the frozen layer
+    with pytest.raises(BackboneError, match="reads the states of topic encoder .* frozen backbone"):
+        Summarizer.load(root / "summarizer", str(backbone_dir))
+    other = tmp_path / "other-classifier"  # another topic encoder: the backbone's layers, not the trained ones
+    TopicClassifier.from_torch(frozen, whole.tokenizer, new_head(frozen, 3, 2), whole.config).save_pretrained(other)
+    with pytest.raises(BackboneError, match="was given topic encoder .*load it beside that topic classifier"):
+        Summarizer.load(root / "summarizer", str(backbone_dir), topic_classifier=other)
+
+    onnx_classifier, onnx_summarizer = load_onnx_models(
+        root / "whole", root / "summarizer", str(backbone_dir), tmp_path
+    )
+    (entry,) = (p.parent for p in tmp_path.glob("onnx/*/warta-manifest.json"))
+    manifest = json.loads((entry / "warta-manifest.json").read_text())
+    assert manifest["topic_layers"] == 1 and manifest["lower_layers"] == [1]  # one lower graph for both
+    np.testing.assert_allclose(onnx_classifier.text_logits(texts), whole.text_logits(texts), atol=0.05)
+    np.testing.assert_allclose(onnx_summarizer.lower(ids, mask), summarizer.lower(ids, mask), atol=0.05)
+
+    service = tmp_path / "service.yaml"
+    service.write_text(
+        f"backbone: {backbone_dir}\ncache_dir: {tmp_path}\nbackend: torch\nprecision: fp32\n"
+        f"classifier_dir: {root / 'whole'}\nsummarizer_dir: {root / 'summarizer'}\n"
+    )
+    analyzer = Analyzer.load(config_path=service)
+    assert analyzer.shared_pass and analyzer.classifier.n_lower == 1
+    assert analyzer.analyze(texts)[0].topic == whole.predict(texts)[0].topic

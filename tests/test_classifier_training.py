@@ -192,6 +192,35 @@ def test_lexical_stage_keeps_the_encoder_layers_and_refits_the_rest(tmp_path, ti
     assert TopicClassifier.load(tmp_path / "model").config.lexical_weight == 0.0
 
 
+def test_a_topic_encoder_trained_whole_ships_as_a_low_rank_change(tmp_path, tiny_bert_dir):
+    """``delta_rank``: each fine-tuned layer matrix is stored as its change from the backbone's in two rank-r
+    factors; what loads is what was calibrated; at full rank nothing is lost, at a low rank the file shrinks."""
+    import shutil
+
+    from safetensors.torch import load_file
+
+    from training.train_classifier import compressed
+
+    config = _tiny_run_config(tmp_path, tiny_bert_dir) | {"bf16": False, "lexical": None, "max_steps": 3}
+    train(config | {"lr_layers": 0.01})
+    full = TopicClassifier.load(tmp_path / "model")
+    assert full.n_lower == 0 and full.config.delta_rank is None
+    texts = ["dokter pasien rumah sakit " * 6, "timnas menang gol di sleman " * 6]
+    for rank in (16, 2):  # the tiny BERT's matrices are at most rank 16
+        shutil.copytree(tmp_path / "model", tmp_path / f"rank-{rank}")
+        refit_lexical(config | {"run_name": f"rank-{rank}", "stage": "lexical", "delta_rank": rank})
+    lossless, small = (TopicClassifier.load(tmp_path / f"rank-{rank}") for rank in (16, 2))
+    assert lossless.config.delta_rank == 16 and small.config.delta_rank == 2
+    np.testing.assert_allclose(lossless.neural_logits(texts), full.neural_logits(texts), atol=2e-3)
+    np.testing.assert_allclose(small.neural_logits(texts), compressed(full, 2).neural_logits(texts), atol=1e-5)
+    stored = load_file(str(tmp_path / "rank-2" / "model.safetensors"))
+    factors = {k: v.shape for k, v in stored.items() if k.endswith(".delta_a")}
+    assert len(factors) == 2 * 6 and all(shape[1] == 2 for shape in factors.values())  # 6 matrices per layer
+    assert not any(k.endswith(".weight") and v.dim() == 2 and k.startswith("layers.") for k, v in stored.items())
+    sizes = [(tmp_path / name / "model.safetensors").stat().st_size for name in ("model", "rank-2")]
+    assert sizes[1] < 0.6 * sizes[0]
+
+
 def test_loading_with_a_different_backbone_fails_clearly(tmp_path, tiny_bert_dir):
     from tests.conftest import make_tiny_bert
 

@@ -100,7 +100,10 @@ def _layers_phrase(config: dict, train: dict) -> str:
     """'all 12 encoder layers fine-tuned …' for a topic encoder trained whole, else 'its top N …'."""
     if _trained_whole(config, train):
         total = train["backbone_layers"]
-        return f"all {total} encoder layers fine-tuned for topics (embedding table frozen), run as a pass of its own"
+        return (
+            f"all {total} encoder layers fine-tuned for topics (embedding table frozen); its lower layers are the "
+            "pass a summariser trained on them shares (`topic_encoder`), else it runs a pass of its own"
+        )
     return f"its top {config['trainable_layers']} encoder layers fine-tuned"
 
 
@@ -380,14 +383,24 @@ def _summarizer_reading(config: dict) -> str:
     return f"{read}; the sentences after them rank after those inside, in article order."
 
 
+def _summarizer_encoder(config: dict) -> str:
+    """Whose lower layers the summariser reads: the frozen backbone's, or a topic encoder's trained whole."""
+    if config.get("topic_encoder"):
+        return (
+            f"the topic encoder trained whole (digest `{config['topic_encoder']}`, cut there; it loads only "
+            'beside that classifier: `Summarizer.load(path, topic_classifier="models/topic-classifier")`)'
+        )
+    return "the frozen backbone"
+
+
 def _summarizer_intro(config: dict) -> str:
     """Title, how sentences are scored and chosen, and how to load the model."""
     return f"""# Warta extractive summariser
 
 Scores every sentence of an Indonesian news article and returns the best ones, in article order,
-with their character offsets. Each sentence is the mean of the backbone's token states after its
-first {config["feature_layer"]} layers: the pass the topic classifier runs anyway, over the title line +
-body, so one encoder pass serves both models. The scorer sees {"; ".join(_summarizer_features(config))}; a
+with their character offsets. Each sentence is the mean of the token states after the first
+{config["feature_layer"]} layers of {_summarizer_encoder(config)}: the pass the topic classifier runs anyway, over the
+title line + body, so one encoder pass serves both models. The scorer sees {"; ".join(_summarizer_features(config))}; a
 {config["layers"]}-layer inter-sentence transformer (width {config["width"]}) gives each sentence a score.
 {_summarizer_reading(config)}
 Selection is greedy by score {"with" if config.get("block_trigrams", True) else "without"} trigram blocking,

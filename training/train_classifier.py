@@ -17,7 +17,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from service.engines.backend import inference_precision
 from service.engines.encoder import pad_batch, pad_states, text_windows
 from service.engines.pytorch import encoder_layers, lower_states, tensors
 from service.models.topics.classifier import ClassifierConfig, TopicClassifier
-from service.models.topics.head import new_head
+from service.models.topics.head import new_head, with_low_rank_delta
 from service.models.topics.probabilities import mix_log_probabilities, softmax
 from service.text import title_and_body
 from training.baselines import lexical_model, tfidf_logreg
@@ -271,6 +271,9 @@ def refit_lexical(config: dict) -> dict:
     started = time.perf_counter()
     seed_everything(config["seed"])
     classifier = TopicClassifier.load(out_dir)
+    rank = config.get("delta_rank")
+    if rank and classifier.config.delta_rank != rank:
+        classifier = compressed(classifier, rank)
     train_rows = load_train_rows(config)
     fit_split, fit_rows = calibration_rows(config)
     fit_neural = classifier.neural_logits([article_text(r) for r in fit_rows], config["encode_batch_size"])
@@ -605,6 +608,19 @@ def build_classifier(
     return classifier
 
 
+def compressed(classifier: TopicClassifier, rank: int | None) -> TopicClassifier:
+    """A topic encoder trained whole as it loads once stored as the backbone + a rank-``rank`` change per matrix
+    (``delta_rank``), so what is calibrated and evaluated is what ships. Unchanged: a head over frozen lower
+    layers (already small), or ``rank`` None."""
+    if not rank or classifier.n_lower:
+        return classifier
+    head = with_low_rank_delta(classifier.head, classifier.backbone, rank)
+    config = replace(classifier.config, delta_rank=rank)
+    return TopicClassifier.from_torch(
+        classifier.backbone, classifier.tokenizer, head, config, classifier.resolved, classifier.lexical
+    )
+
+
 def choose_long_text(
     config: dict, classifier: TopicClassifier, data: TrainData
 ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
@@ -677,6 +693,7 @@ def train(config: dict) -> dict:
     fit = fit_head(config, backbone, data)
     trained_at = time.perf_counter()
     classifier = build_classifier(config, backbone, fit.head, labels)
+    classifier = compressed(classifier, config.get("delta_rank"))
     strategy_f1, logits_by_strategy = choose_long_text(config, classifier, data)
     calibration = calibrate(config, classifier, data, logits_by_strategy)
     classifier.save_pretrained(out_dir)

@@ -30,6 +30,7 @@ import torch
 from rouge_score import rouge_scorer
 from tqdm import tqdm
 
+from service.backbone.artifacts import encoder_digest
 from service.backbone.resolve import load_backbone
 from service.engines.backend import inference_precision
 from service.models.summaries.features import SummarizerConfig, feature_count, sentence_features, with_read_flag
@@ -41,6 +42,7 @@ from service.models.summaries.summarizer import (
     read_count,
     split_body,
 )
+from service.models.topics.classifier import TopicClassifier
 from service.text import Sentence, title_and_body
 from training.config import config_from_args, project_path, write_training_outputs
 from training.runs import RunDirError, prepare_run_dir, shown
@@ -70,7 +72,7 @@ class CachedArticle:
     labels: torch.Tensor  # IndoSum's extractive labels carried over to our sentences
 
 
-def summarizer_config(config: dict, resolved, n_lower: int) -> SummarizerConfig:
+def summarizer_config(config: dict, resolved, n_lower: int, topic_encoder: str | None = None) -> SummarizerConfig:
     return SummarizerConfig(
         backbone=config["backbone"],
         backbone_fingerprint=resolved.fingerprint,
@@ -85,6 +87,7 @@ def summarizer_config(config: dict, resolved, n_lower: int) -> SummarizerConfig:
         block_trigrams=config.get("block_trigrams", True),
         max_windows=config.get("max_windows"),
         all_sentences=config.get("all_sentences", False),
+        topic_encoder=topic_encoder,
     )
 
 
@@ -156,7 +159,8 @@ def load_corpus(config: dict, summarizer: Summarizer) -> list[CachedArticle]:
                         "max_windows",
                         "all_sentences",
                     )
-                ],
+                ]
+                + ([summarizer.config.topic_encoder] if summarizer.config.topic_encoder else []),
                 inference_precision(),
                 [(r["id"], r["title"], r["body"]) for r in rows],
             ],
@@ -339,10 +343,17 @@ def fit_scorer(
 
 
 def base_summarizer(config: dict) -> tuple[Summarizer, SummarizerConfig]:
-    """The backbone wrapped as a scorer-less Summarizer carrying the configured settings."""
+    """The backbone wrapped as a scorer-less Summarizer carrying the configured settings. With ``topic_encoder``
+    (a topic classifier trained whole), the lower layers are that encoder's fine-tuned ones: the pass the two
+    heads then share at serving time."""
     model, tokenizer, resolved = load_backbone(config["backbone"])
     n_lower = min(config["feature_layer"], model.config.num_hidden_layers)
-    scorer_config = summarizer_config(config, resolved, n_lower)
+    digest = None
+    if config.get("topic_encoder"):
+        path = project_path(config["topic_encoder"])
+        classifier = TopicClassifier.load(path, shared_backbone=(model, tokenizer, resolved), shared_layers=n_lower)
+        model, digest = classifier.backbone, encoder_digest(path)
+    scorer_config = summarizer_config(config, resolved, n_lower, digest)
     return Summarizer.from_torch(model, tokenizer, None, scorer_config), scorer_config
 
 

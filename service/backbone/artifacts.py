@@ -24,6 +24,12 @@ def digest_files(digest, directory: Path, names: tuple[str, ...]) -> None:
         digest.update(sha256_file(path).encode() if path.exists() else b"-")
 
 
+def encoder_digest(path: str | Path) -> str:
+    """Names the fine-tuned weights of an artifact (its weights file): a summariser trained on the states of a
+    topic encoder trained whole records the encoder's, and loads only beside it."""
+    return sha256_file(Path(path) / WEIGHTS_NAME)[:16]
+
+
 def read_config(path: Path, kind: str) -> dict:
     if not (path / CONFIG_NAME).exists():
         raise FileNotFoundError(f"No {kind} at {path} (missing {CONFIG_NAME}); train one first.")
@@ -46,21 +52,28 @@ def load_trained_backbone(
     return model, tokenizer, resolved
 
 
-def load_weights(module, path: Path):
-    """``module`` (a torch ``nn.Module``) with the artifact's weights, in eval mode."""
+def load_state(path: Path) -> dict:
+    """The artifact's tensors by name, in fp32."""
     from safetensors.torch import load_file
 
-    module.load_state_dict({k: v.float() for k, v in load_file(str(path / WEIGHTS_NAME)).items()})
+    return {k: v.float() for k, v in load_file(str(path / WEIGHTS_NAME)).items()}
+
+
+def load_weights(module, path: Path):
+    """``module`` (a torch ``nn.Module``) with the artifact's weights, in eval mode."""
+    module.load_state_dict(load_state(path))
     return module.eval()
 
 
-def save_artifact(path: str | Path, module, config: dict) -> None:
-    """Write ``module``'s weights (fp16) and ``config`` as a ``save_pretrained``-style directory."""
+def save_artifact(path: str | Path, module, config: dict, state: dict | None = None) -> None:
+    """Write ``module``'s weights (or ``state``, tensors by name) in fp16 and ``config`` as a
+    ``save_pretrained``-style directory."""
     import torch
     from safetensors.torch import save_file
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to(torch.float16).contiguous() for k, v in module.state_dict().items()}
+    state = module.state_dict() if state is None else state
+    state = {k: v.detach().to(torch.float16).contiguous() for k, v in state.items()}
     save_file(state, str(path / WEIGHTS_NAME), metadata={"format": "pt"})
     (path / CONFIG_NAME).write_text(json.dumps(config, indent=2, ensure_ascii=False))

@@ -30,7 +30,7 @@ from service.engines.backend import ENGINES, package_versions
 from service.engines.encoder import WindowTokenizer
 from service.engines.onnx import lower_layers, session, states_function
 from service.models.summaries.features import SummarizerConfig
-from service.models.summaries.summarizer import Summarizer
+from service.models.summaries.summarizer import Summarizer, shared_topic_layers
 from service.models.topics.classifier import TopicClassifier
 
 logger = logging.getLogger(__name__)
@@ -85,10 +85,14 @@ def build(classifier_path: Path, summarizer_path: Path, backbone: str, out: Path
     started = time.perf_counter()
     model, tokenizer, resolved = load_backbone(backbone)
     model.config._attn_implementation = "eager"  # a plain graph; this copy of the model is discarded after
-    shared = (model, tokenizer, resolved)
-    # Exported from the fp32 weights, whatever engine asked for the export.
-    classifier = TopicClassifier.load(classifier_path, shared_backbone=shared, precision="fp32")
-    summarizer = Summarizer.load(summarizer_path, shared_backbone=shared, precision="fp32")
+    # Exported from the fp32 weights, whatever engine asked for the export. A topic encoder trained whole whose
+    # states the summariser was trained on is cut there: its lower layers are the blocks both read.
+    cut = shared_topic_layers(SummarizerConfig(**read_config(summarizer_path, "summariser")), classifier_path)
+    classifier = TopicClassifier.load(
+        classifier_path, shared_backbone=(model, tokenizer, resolved), precision="fp32", shared_layers=cut
+    )
+    model = classifier.backbone  # the backbone, or its copy carrying the topic encoder's lower layers
+    summarizer = Summarizer.load(summarizer_path, shared_backbone=(model, tokenizer, resolved), precision="fp32")
     layers, hidden_size = model.config.num_hidden_layers, model.config.hidden_size
     # A topic encoder trained whole (n_lower 0) reads the embeddings: no lower blocks of its own.
     lower = sorted(n for n in {classifier.n_lower, min(summarizer.config.feature_layer, layers)} if n > 0)
@@ -241,8 +245,8 @@ def load_onnx_models(
         raise
     except Exception as error:  # noqa: BLE001 - any loader failure after a rebuild: no ONNX for these models
         raise OnnxBuildError(f"cannot load the ONNX models in {target}: {error}") from error
-    classifier_layers = manifest["backbone_layers"] - config.trainable_layers
-    # A topic encoder trained whole has no lower blocks: every window it reads is its own pass.
+    classifier_layers = manifest["topic_layers"]
+    # A topic encoder trained whole and not cut has no lower blocks: every window it reads is its own pass.
     classifier_lower = parts["lower"].get(classifier_layers, parts["topic_lower"])
     classifier = TopicClassifier(
         parts["tokenizer"], config, classifier_lower, parts["head"], classifier_layers, resolved,

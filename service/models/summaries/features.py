@@ -33,6 +33,9 @@ class SummarizerConfig:
     # alone (no vector) and a flag saying so. False (models trained before): it scores the sentences read,
     # and the rest rank after them in article order.
     all_sentences: bool = False
+    # The fine-tuned topic encoder whose lower ``feature_layer`` layers give the token states
+    # (``topics.classifier.encoder_digest``): the pass both heads share. None: the frozen backbone's layers.
+    topic_encoder: str | None = None
     extra: dict = field(default_factory=dict)
 
 

@@ -15,7 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from service.backbone.artifacts import ARTIFACT_FILES, load_trained_backbone, load_weights, read_config, save_artifact
+from service.backbone.artifacts import (
+    ARTIFACT_FILES,
+    encoder_digest,
+    load_trained_backbone,
+    load_weights,
+    read_config,
+    save_artifact,
+)
+from service.backbone.resolve import BackboneError
 from service.engines.encoder import EncodedDocument, LowerLayers, encode_documents, sentence_vectors
 from service.models.summaries.features import (
     MIN_SUMMARY_WORDS,
@@ -159,6 +167,33 @@ def choose(
     return select(scores(), sentences, budget, max_words, block_trigrams, eligible), []
 
 
+def shared_topic_layers(config: SummarizerConfig, classifier_dir: str | Path) -> int | None:
+    """Where to cut the topic encoder in ``classifier_dir`` so its lower layers are the pass this summariser
+    reads (``TopicClassifier.load(shared_layers=...)``): ``config.feature_layer`` when the summariser was trained
+    on that encoder's states, else None (it reads the frozen backbone's, or another encoder's: refused on load)."""
+    if config.topic_encoder and config.topic_encoder == encoder_digest(classifier_dir):
+        return config.feature_layer
+    return None
+
+
+def check_topic_encoder(path: str | Path, config: SummarizerConfig, topic_encoder: str | None) -> None:
+    """Refuse lower layers other than those the summariser in ``path`` was trained on: the frozen backbone's
+    (``config.topic_encoder`` None) or those of the topic encoder it names (``topic_encoder`` is the one given)."""
+    if config.topic_encoder == topic_encoder:
+        return
+    if config.topic_encoder is None:
+        raise BackboneError(
+            f"The summariser in {path} was trained on the backbone's frozen layers, not on topic encoder "
+            f"{topic_encoder}'s: retrain it (configs/summarizer.yaml: topic_encoder) or load it on its own."
+        )
+    raise BackboneError(
+        f"The summariser in {path} reads the states of topic encoder {config.topic_encoder}, "
+        + (f"but was given topic encoder {topic_encoder}'s" if topic_encoder else "but was given the frozen backbone's")
+        + ": load it beside that topic classifier, or retrain it on this one "
+        "(python -m training.train_summarizer --set topic_encoder=CLASSIFIER_DIR)."
+    )
+
+
 class Summarizer:
     """``Summarizer.load(path).summarize(texts, max_sentences=3)``; thread-safe.
 
@@ -190,16 +225,30 @@ class Summarizer:
         shared_backbone=None,
         batching: str = "length",
         precision: str | None = None,
+        topic_classifier: str | Path | None = None,
     ) -> Summarizer:
         """The artifact in ``path`` on its backbone, run by PyTorch in ``precision`` (fp32 or bf16; None:
-        ``inference_precision()``)."""
+        ``inference_precision()``).
+
+        A summariser trained on a topic encoder's states (``config.topic_encoder``) reads that encoder's lower
+        layers: ``shared_backbone`` is then the topic classifier's cut backbone (``TopicClassifier.load`` with
+        ``shared_layers``), or ``topic_classifier`` names the classifier's directory to load them from."""
         from service.models.summaries.scorer import build_scorer
 
         path = Path(path)
         config = SummarizerConfig(**read_config(path, "summariser"))
+        if config.topic_encoder and shared_backbone is None and topic_classifier is not None:
+            from service.models.topics.classifier import TopicClassifier
+
+            check_topic_encoder(path, config, encoder_digest(topic_classifier))
+            classifier = TopicClassifier.load(
+                topic_classifier, backbone, cache_dir, precision=precision, shared_layers=config.feature_layer
+            )
+            shared_backbone = (classifier.backbone, classifier.tokenizer, classifier.resolved)
         model, tokenizer, _ = load_trained_backbone(
             path, "summariser", config.__dict__, backbone, cache_dir, shared_backbone
         )
+        check_topic_encoder(path, config, getattr(model, "topic_encoder", None))
         scorer = load_weights(build_scorer(model.config.hidden_size, config), path)
         return cls.from_torch(model, tokenizer, scorer, config, batching, precision)
 

@@ -17,7 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-from service.backbone.artifacts import ARTIFACT_FILES, load_trained_backbone, load_weights, read_config, save_artifact
+from service.backbone.artifacts import (
+    ARTIFACT_FILES,
+    encoder_digest,
+    load_state,
+    load_trained_backbone,
+    load_weights,
+    read_config,
+    save_artifact,
+)
 from service.engines.encoder import EncodedDocument, LowerLayers, encode_documents, pad_states, window_batches
 from service.models.topics import lexical
 from service.models.topics.lexical import LexicalModel
@@ -56,6 +64,7 @@ class ClassifierConfig:
     long_text: str = "chunk_mean"  # or "head": only the first window
     neural_temperature: float = 1.0  # scales the encoder's logits before they are mixed with the lexical model
     lexical_weight: float = 0.0  # share of the lexical model's log-probabilities (0: encoder only)
+    delta_rank: int | None = None  # stored as the backbone + a change of this rank per matrix (``head.low_rank_delta``)
     extra: dict = field(default_factory=dict)
 
 
@@ -109,7 +118,7 @@ class TopicClassifier:
         from service.engines.pytorch import encoder_layers, torch_lower
         from service.models.topics.head import head_logits
 
-        n_lower = len(encoder_layers(backbone)) - config.trainable_layers
+        n_lower = len(encoder_layers(backbone)) - len(head.layers)  # fewer than trainable_layers when cut
         backbone.eval()
         head.eval()
         return cls(
@@ -136,21 +145,36 @@ class TopicClassifier:
         shared_backbone=None,
         batching: str = "length",
         precision: str | None = None,
+        shared_layers: int | None = None,
     ) -> TopicClassifier:
         """The artifact in ``path`` on its backbone, run by PyTorch (``batching``: ``encoder.BATCHINGS``;
-        ``precision``: fp32 or bf16, None: ``inference_precision()``)."""
-        from service.models.topics.head import new_head
+        ``precision``: fp32 or bf16, None: ``inference_precision()``).
+
+        ``shared_layers``: a topic encoder trained whole is cut after that layer (``head.split_encoder``); its
+        ``backbone`` then carries the fine-tuned lower layers, a pass the summariser trained on them shares."""
+        from service.models.topics.head import load_low_rank_delta, new_head, split_encoder
 
         path = Path(path)
         config, lexical = cls.read(path)
         model, tokenizer, resolved = load_trained_backbone(
             path, "topic classifier", config.__dict__, backbone, cache_dir, shared_backbone
         )
-        head = load_weights(new_head(model, len(config.labels), config.trainable_layers), path)
+        head = new_head(model, len(config.labels), config.trainable_layers)
+        head = load_low_rank_delta(head, load_state(path)) if config.delta_rank else load_weights(head, path)
+        if shared_layers:
+            model, head = split_encoder(model, head, shared_layers)
+            model.topic_encoder = encoder_digest(path)  # what a summariser trained on these states checks
         return cls.from_torch(model, tokenizer, head, config, resolved, lexical, batching, precision)
 
     def save_pretrained(self, path: str | Path) -> None:
-        save_artifact(path, self.head, self.config.__dict__)
+        state = None
+        if self.config.delta_rank:  # a topic encoder trained whole, stored as the backbone + a low-rank change
+            from service.models.topics.head import low_rank_delta
+
+            if self.n_lower:
+                raise ValueError("only an uncut topic encoder trained whole is saved as a low-rank change")
+            state = low_rank_delta(self.head, self.backbone, self.config.delta_rank)
+        save_artifact(path, self.head, self.config.__dict__, state)
         if self.lexical is None:
             LexicalModel.remove(Path(path))
         else:
