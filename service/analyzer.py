@@ -18,13 +18,12 @@ from pathlib import Path
 
 import yaml
 
-from service.backbone.artifacts import digest_files, read_config
+from service.backbone.artifacts import digest_files
 from service.backbone.resolve import BackboneError
 from service.config import DEFAULT_SERVICE_CONFIG, load_labels, load_settings, project_path
 from service.engines.backend import EngineChoice, inference_precision, requested_backend, requested_precision
 from service.engines.measure import choose_engine
 from service.models.onnx import GRAPH_ENGINES, OnnxBuildError, load_onnx_models
-from service.models.summaries.features import SummarizerConfig
 from service.models.summaries.summarizer import Summarizer, SummarySentence, check_ratio, shared_topic_layers
 from service.models.topics.classifier import TopicClassifier, TopicScore
 from service.text import (
@@ -186,6 +185,25 @@ def engine_for(
     return _Setup.read(config_path).engine(backend, precision, again)
 
 
+def load_torch_models(
+    classifier_dir: str | Path,
+    summarizer_dir: str | Path,
+    backbone: str | None = None,
+    cache_dir: Path | None = None,
+    batching: str = "length",
+    precision: str | None = None,
+) -> tuple[TopicClassifier, Summarizer]:
+    """Both models run by PyTorch on one backbone in memory. A summariser trained on a topic encoder's states gets
+    that encoder cut at its feature layer, so the two read one pass (``Summarizer.load`` refuses other layers)."""
+    cut = shared_topic_layers(summarizer_dir, classifier_dir)
+    classifier = TopicClassifier.load(
+        classifier_dir, backbone, cache_dir, batching=batching, precision=precision, shared_layers=cut
+    )
+    shared = (classifier.backbone, classifier.tokenizer, classifier.resolved)
+    summarizer = Summarizer.load(summarizer_dir, backbone, cache_dir, shared, batching=batching, precision=precision)
+    return classifier, summarizer
+
+
 class Analyzer:
     """Topic classifier + summariser sharing one backbone in memory; one encoder pass per article when both read
     the same lower layers, else (a topic encoder trained whole) the topic windows are a pass of their own.
@@ -281,12 +299,7 @@ class Analyzer:
                 engine = f"torch-{inference_precision()}"
                 choice = EngineChoice(engine, f"fallback: {error}")
         torch_precision = engine.split("-")[1]  # the PyTorch layers keep the precision they load with
-        cut = shared_topic_layers(SummarizerConfig(**read_config(dirs[1], "summariser")), dirs[0])
-        classifier = TopicClassifier.load(
-            dirs[0], backbone, cache_dir, batching=batching, precision=torch_precision, shared_layers=cut
-        )
-        shared = (classifier.backbone, classifier.tokenizer, classifier.resolved)
-        summarizer = Summarizer.load(dirs[1], backbone, cache_dir, shared, batching=batching, precision=torch_precision)
+        classifier, summarizer = load_torch_models(*dirs, backbone, cache_dir, batching, torch_precision)
         return cls(classifier, summarizer, settings, engine, dirs, choice, batching, setup.version)
 
     @functools.cached_property

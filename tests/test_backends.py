@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from service.analyzer import Analyzer
+from service.analyzer import Analyzer, load_torch_models
 from service.backbone.resolve import load_backbone
 from service.engines.backend import package_versions
 from service.models.onnx import KEY_PACKAGES, load_onnx_models, onnx_dir
@@ -66,7 +66,10 @@ def test_onnx_summaries_pick_the_same_sentences_unless_fp32_scores_tie(onnx_anal
     decided = 0
     for text in [*ARTICLES, long_article]:
         fast, reference = sentence_scores(onnx_analyzer, text), sentence_scores(fp32_analyzer, text)
-        assert np.abs(fast - reference).mean() < 0.1  # logits span about -3..4
+        # Logits span about -3..4. Windows after the first run in int8: on the scraped regional article (3 windows)
+        # the summariser over the topic encoder's layer 6 moves by 0.17 on average (0.1 bounded the frozen layer
+        # 10's); which sentences win is what must hold, below, and the parity gate measures it at scale.
+        assert np.abs(fast - reference).mean() < 0.2
         ranked, chosen = np.sort(reference)[::-1], set(np.argsort(-fast)[:3].tolist())
         clearly_in = {i for i, r in enumerate(reference) if r > ranked[3] + 0.1}  # fp32's top 3 with a margin
         clearly_out = {i for i, r in enumerate(reference) if r < ranked[2] - 0.1}
@@ -234,8 +237,7 @@ def test_a_topic_encoder_trained_whole_is_cut_into_the_pass_the_summariser_share
     np.testing.assert_allclose(cut.text_logits(texts), whole.text_logits(texts), atol=1e-5)
     assert encoder_layers(cut.backbone)[0] is cut.backbone.encoder.layer[0] is not encoder_layers(whole.backbone)[0]
 
-    kind = {"precision": "fp32"}
-    summarizer = Summarizer.load(root / "summarizer", str(backbone_dir), topic_classifier=root / "whole", **kind)
+    _, summarizer = load_torch_models(root / "whole", root / "summarizer", str(backbone_dir), precision="fp32")
     ids, mask = pad_batch([[2, 5, 6, 7, 3]], 0)
     np.testing.assert_allclose(summarizer.lower(ids, mask), cut.lower(ids, mask), atol=1e-5)
     frozen, _, _ = load_backbone(str(backbone_dir))
@@ -246,7 +248,7 @@ def test_a_topic_encoder_trained_whole_is_cut_into_the_pass_the_summariser_share
     other = tmp_path / "other-classifier"  # another topic encoder: the backbone's layers, not the trained ones
     TopicClassifier.from_torch(frozen, whole.tokenizer, new_head(frozen, 3, 2), whole.config).save_pretrained(other)
     with pytest.raises(BackboneError, match="was given topic encoder .*load it beside that topic classifier"):
-        Summarizer.load(root / "summarizer", str(backbone_dir), topic_classifier=other)
+        load_torch_models(other, root / "summarizer", str(backbone_dir))
 
     onnx_classifier, onnx_summarizer = load_onnx_models(
         root / "whole", root / "summarizer", str(backbone_dir), tmp_path

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from service.models.summaries.summarizer import Summarizer, is_summary_sentence, read_count
+from service.analyzer import load_torch_models
+from service.models.summaries.summarizer import is_summary_sentence, read_count
 from service.text import split_sentences
 from tests.fixtures.articles import HEALTH, LONG_REPORT, REGIONAL_GOVERNMENT, SPORT
 from training.config import project_path
@@ -15,7 +16,7 @@ from training.config import project_path
 
 @pytest.fixture(scope="module")
 def summarizer():
-    return Summarizer.load(project_path("models/summarizer"))
+    return load_torch_models(project_path("models/topic-classifier"), project_path("models/summarizer"))[1]
 
 
 def test_artifact_is_small(summarizer):

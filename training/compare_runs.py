@@ -22,7 +22,16 @@ from pathlib import Path
 
 import yaml
 
-KNOBS = ("label_source", "publisher_weight", "trainable_layers", "max_length", "train_windows", "epochs", "bf16")
+KNOBS = (
+    "label_source",
+    "publisher_weight",
+    "trainable_layers",
+    "delta_rank",
+    "max_length",
+    "train_windows",
+    "epochs",
+    "bf16",
+)
 
 
 def run_row(run_dir: Path) -> dict:

@@ -252,12 +252,22 @@ def long_article_example(frame: pd.DataFrame, analyzer: Analyzer) -> dict:
     return example
 
 
+def model_summarizer(config: dict, model_dir: Path) -> Summarizer:
+    """The summariser in ``model_dir`` run by PyTorch, beside the topic classifier it was trained on if any
+    (``topic_encoder`` in its training config)."""
+    from service.analyzer import load_torch_models
+
+    if config.get("topic_encoder"):
+        return load_torch_models(project_path(config["topic_encoder"]), model_dir)[1]
+    return Summarizer.load(model_dir)
+
+
 def evaluate_shipped(config: dict, model_dir: Path, k: int, raw: Path | None = None) -> dict:
     """Validation ROUGE through the served path, latency, and with ``raw`` the raw-article check; one Analyzer
     (the shipped topic classifier + this summariser) serves the last two."""
     from service.analyzer import Analyzer
 
-    summarizer = Summarizer.load(model_dir)
+    summarizer = model_summarizer(config, model_dir)
     articles = for_scorer(load_corpus(config, summarizer), summarizer.config)
     validation = [a for a in articles if a.split == "validation"]
     scores = [article_scores(summarizer.scorer, a) for a in validation]

@@ -388,7 +388,7 @@ def _summarizer_encoder(config: dict) -> str:
     if config.get("topic_encoder"):
         return (
             f"the topic encoder trained whole (digest `{config['topic_encoder']}`, cut there; it loads only "
-            'beside that classifier: `Summarizer.load(path, topic_classifier="models/topic-classifier")`)'
+            "beside that classifier: `service.analyzer.load_torch_models` or the `Analyzer` loads the pair)"
         )
     return "the frozen backbone"
 
@@ -407,13 +407,26 @@ Selection is greedy by score {"with" if config.get("block_trigrams", True) else 
 within a sentence, ratio or word budget. A summary sentence is always a sentence: fragments of three
 words or fewer, headings and list lead-ins on a line of their own are never chosen.
 
-```python
-from service.models.summaries.summarizer import Summarizer
-
-summarizer = Summarizer.load("models/summarizer")
-summarizer.summarize(["Isi berita ..."], max_sentences=3)[0].sentences  # index, start, end, text
-```
+{_summarizer_snippet(config)}
 """
+
+
+def _summarizer_snippet(config: dict) -> str:
+    """How to load the summariser alone: beside its topic classifier when it reads the topic encoder's layers."""
+    if config.get("topic_encoder"):
+        load = (
+            "from service.analyzer import load_torch_models\n\n"
+            '_, summarizer = load_torch_models("models/topic-classifier", "models/summarizer")  # one shared pass'
+        )
+    else:
+        load = (
+            "from service.models.summaries.summarizer import Summarizer\n\n"
+            'summarizer = Summarizer.load("models/summarizer")'
+        )
+    return f"""```python
+{load}
+summarizer.summarize(["Isi berita ..."], max_sentences=3)[0].sentences  # index, start, end, text
+```"""
 
 
 def _summarizer_cv_section(cv: dict) -> str:

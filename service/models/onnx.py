@@ -87,7 +87,7 @@ def build(classifier_path: Path, summarizer_path: Path, backbone: str, out: Path
     model.config._attn_implementation = "eager"  # a plain graph; this copy of the model is discarded after
     # Exported from the fp32 weights, whatever engine asked for the export. A topic encoder trained whole whose
     # states the summariser was trained on is cut there: its lower layers are the blocks both read.
-    cut = shared_topic_layers(SummarizerConfig(**read_config(summarizer_path, "summariser")), classifier_path)
+    cut = shared_topic_layers(summarizer_path, classifier_path)
     classifier = TopicClassifier.load(
         classifier_path, shared_backbone=(model, tokenizer, resolved), precision="fp32", shared_layers=cut
     )
@@ -224,6 +224,7 @@ def load_onnx_models(
                 f"The {kind} was trained on backbone {trained_on.backbone_fingerprint}, "
                 f"but {resolved.spec!r} resolves to {resolved.fingerprint}. Use the same backbone or retrain."
             )
+    shared_topic_layers(summarizer_path, classifier_path)  # a summariser trained on another topic encoder: refused
     target = onnx_dir(classifier_path, summarizer_path, resolved.fingerprint, cache_dir)
 
     def build_entry(tmp: Path) -> dict:

@@ -167,13 +167,16 @@ def choose(
     return select(scores(), sentences, budget, max_words, block_trigrams, eligible), []
 
 
-def shared_topic_layers(config: SummarizerConfig, classifier_dir: str | Path) -> int | None:
-    """Where to cut the topic encoder in ``classifier_dir`` so its lower layers are the pass this summariser
-    reads (``TopicClassifier.load(shared_layers=...)``): ``config.feature_layer`` when the summariser was trained
-    on that encoder's states, else None (it reads the frozen backbone's, or another encoder's: refused on load)."""
-    if config.topic_encoder and config.topic_encoder == encoder_digest(classifier_dir):
-        return config.feature_layer
-    return None
+def shared_topic_layers(path: str | Path, classifier_dir: str | Path) -> int | None:
+    """Where to cut the topic encoder in ``classifier_dir`` so its lower layers are the pass the summariser in
+    ``path`` reads (``TopicClassifier.load(shared_layers=...)``): its ``feature_layer`` when it was trained on that
+    encoder's states; None when it reads the frozen backbone's. Raises ``BackboneError`` when it was trained on
+    another topic encoder's."""
+    config = SummarizerConfig(**read_config(Path(path), "summariser"))
+    if config.topic_encoder is None:
+        return None
+    check_topic_encoder(path, config, encoder_digest(classifier_dir))
+    return config.feature_layer
 
 
 def check_topic_encoder(path: str | Path, config: SummarizerConfig, topic_encoder: str | None) -> None:
@@ -225,26 +228,17 @@ class Summarizer:
         shared_backbone=None,
         batching: str = "length",
         precision: str | None = None,
-        topic_classifier: str | Path | None = None,
     ) -> Summarizer:
         """The artifact in ``path`` on its backbone, run by PyTorch in ``precision`` (fp32 or bf16; None:
         ``inference_precision()``).
 
         A summariser trained on a topic encoder's states (``config.topic_encoder``) reads that encoder's lower
-        layers: ``shared_backbone`` is then the topic classifier's cut backbone (``TopicClassifier.load`` with
-        ``shared_layers``), or ``topic_classifier`` names the classifier's directory to load them from."""
+        layers: ``shared_backbone`` must then be the topic classifier's cut backbone (``TopicClassifier.load``
+        with ``shared_layers``; ``service.analyzer.load_torch_models`` loads the pair)."""
         from service.models.summaries.scorer import build_scorer
 
         path = Path(path)
         config = SummarizerConfig(**read_config(path, "summariser"))
-        if config.topic_encoder and shared_backbone is None and topic_classifier is not None:
-            from service.models.topics.classifier import TopicClassifier
-
-            check_topic_encoder(path, config, encoder_digest(topic_classifier))
-            classifier = TopicClassifier.load(
-                topic_classifier, backbone, cache_dir, precision=precision, shared_layers=config.feature_layer
-            )
-            shared_backbone = (classifier.backbone, classifier.tokenizer, classifier.resolved)
         model, tokenizer, _ = load_trained_backbone(
             path, "summariser", config.__dict__, backbone, cache_dir, shared_backbone
         )
