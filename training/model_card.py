@@ -100,11 +100,25 @@ def _layers_phrase(config: dict, train: dict) -> str:
     """'all 12 encoder layers fine-tuned …' for a topic encoder trained whole, else 'its top N …'."""
     if _trained_whole(config, train):
         total = train["backbone_layers"]
-        return (
-            f"all {total} encoder layers fine-tuned for topics (embedding table frozen); its lower layers are the "
-            "pass a summariser trained on them shares (`topic_encoder`), else it runs a pass of its own"
-        )
+        return f"all {total} encoder layers fine-tuned for topics (embedding table frozen)"
     return f"its top {config['trainable_layers']} encoder layers fine-tuned"
+
+
+def _storage_phrase(config: dict, train: dict) -> str:
+    """What the directory holds of the encoder, and (trained whole) how its pass is shared."""
+    if not _trained_whole(config, train):
+        return "This directory holds only those layers,"
+    rank = config.get("delta_rank")
+    held = (
+        f"each fine-tuned layer matrix as its change from the backbone's at rank {rank} (`delta_rank`; the layer "
+        "vectors whole), calibrated and evaluated as stored,"
+        if rank
+        else "the fine-tuned layers,"
+    )
+    return (
+        "At serving time the encoder is cut where a summariser trained on its states reads it (`topic_encoder`), so "
+        f"one pass serves both; beside any other summariser it is a pass of its own. This directory holds {held}"
+    )
 
 
 def _classifier_intro(config: dict, train: dict) -> str:
@@ -122,7 +136,7 @@ def _classifier_intro(config: dict, train: dict) -> str:
 Tags Indonesian news articles with the 11 topics of `configs/labels.yaml` (governance, economy,
 health, education, law, sport, technology, automotive, entertainment, lifestyle, world). It is the
 backbone `{config["backbone"]}` with {_layers_phrase(config, train)} and a linear head over mean-pooled
-tokens.{lexical_part} This directory holds only those layers,
+tokens.{lexical_part} {_storage_phrase(config, train)}
 the head and the lexical model; the backbone is rebuilt from its package and checked against
 fingerprint `{config["backbone_fingerprint"]}` when loading.
 
@@ -255,6 +269,13 @@ def _frozen_phrase(config: dict, train: dict, training: dict) -> str:
     return "lower layers frozen and cached"
 
 
+def _sections_phrase(train: dict, training: dict) -> str:
+    """The publisher-section rows' weight, when the label source trains on any."""
+    if train.get("label_source") == "read":
+        return " (no publisher-section rows)"
+    return f"; publisher-section rows at weight {training.get('publisher_weight')}"
+
+
 def _classifier_training_section(config: dict, train: dict, training: dict) -> str:
     """How the model was trained: data, windows, epochs, wall time and size."""
     seconds = train.get("seconds", {})
@@ -263,16 +284,30 @@ def _classifier_training_section(config: dict, train: dict, training: dict) -> s
 `python -m training.train_classifier` with exactly the config in `training_config.yaml` (output
 directory `{training.get("output_dir")}`, then copied here): label source
 `{train.get("label_source")}` — {train.get("train_rows")} training rows, {train.get("train_rows_read")} of them
-careful-read, {train.get("train_auxiliary_rows")} headlines/sentences at weight {training.get("aux_weight")};
-publisher-section rows at weight {training.get("publisher_weight")}. The first {training.get("train_windows", 1)}
+careful-read, {train.get("train_auxiliary_rows")} headlines/sentences at weight {training.get("aux_weight")}{
+        _sections_phrase(train, training)
+    }. The first {training.get("train_windows", 1)}
 {config["max_length"]}-token window(s) of each article ({train.get("train_windows")} training windows),
 {_frozen_phrase(config, train, training)}, up to {training.get("epochs")} epochs, validated every
 {training.get("eval_every") or 1} epoch, best at epoch {train.get("best_epoch")} by validation macro-F1 on
 careful-read rows (early stopping: patience {training.get("patience")}); bf16 autocast: {train.get("bf16")};
 seed {training.get("seed")}. Wall time {seconds.get("total")} s (caching {seconds.get("cache_lower_layers")} s,
 training {seconds.get("train")} s) on {train.get("cpu", "a 2-core CPU")}; peak RSS {train.get("peak_rss_mb")} MB;
-artifact {train.get("artifact_bytes", 0) / 1e6:.1f} MB.
+artifact {train.get("artifact_bytes", 0) / 1e6:.1f} MB.{_refit_phrase(config, train)}
 """
+
+
+def _refit_phrase(config: dict, train: dict) -> str:
+    """A later ``stage: lexical`` on the run (compressing to ``delta_rank`` first when it asked), if any."""
+    if "lexical_refit_seconds" not in train:
+        return ""
+    rank = config.get("delta_rank")
+    compressed = f"stored at rank {rank} (`delta_rank`) and " if rank else ""
+    cost = f"{train['lexical_refit_seconds']} s, peak RSS {train.get('lexical_refit_peak_rss_mb')} MB"
+    return (
+        f" The run's encoder was then {compressed}its lexical half and calibration refitted by "
+        f"`--set stage=lexical` ({cost}); the default config does both in one training run."
+    )
 
 
 def write_classifier_card(model_dir: Path) -> None:
