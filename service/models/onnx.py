@@ -64,8 +64,9 @@ def onnx_dir(
 # ---------------------------------------------------------------- export (PyTorch, once per entry)
 
 
-def build(classifier_path: Path, summarizer_path: Path, backbone: str, out: Path) -> dict:
-    """Export both artifacts on ``backbone`` into ``out``; returns the cache manifest's metadata."""
+def build(classifier_path: Path, summarizer_path: Path, backbone: str, out: Path, cut: int | None = None) -> dict:
+    """Export both artifacts on ``backbone`` into ``out``; returns the cache manifest's metadata. ``cut``: where the
+    topic encoder is cut for the summariser (``shared_topic_layers``), None for no cut."""
     import torch
 
     from service.backbone.resolve import load_backbone
@@ -87,7 +88,6 @@ def build(classifier_path: Path, summarizer_path: Path, backbone: str, out: Path
     model.config._attn_implementation = "eager"  # a plain graph; this copy of the model is discarded after
     # Exported from the fp32 weights, whatever engine asked for the export. A topic encoder trained whole whose
     # states the summariser was trained on is cut there: its lower layers are the blocks both read.
-    cut = shared_topic_layers(summarizer_path, classifier_path)
     classifier = TopicClassifier.load(
         classifier_path, shared_backbone=(model, tokenizer, resolved), precision="fp32", shared_layers=cut
     )
@@ -224,13 +224,13 @@ def load_onnx_models(
                 f"The {kind} was trained on backbone {trained_on.backbone_fingerprint}, "
                 f"but {resolved.spec!r} resolves to {resolved.fingerprint}. Use the same backbone or retrain."
             )
-    shared_topic_layers(summarizer_path, classifier_path)  # a summariser trained on another topic encoder: refused
+    cut = shared_topic_layers(summarizer_path, classifier_path)  # refuses a summariser of another topic encoder
     target = onnx_dir(classifier_path, summarizer_path, resolved.fingerprint, cache_dir)
 
     def build_entry(tmp: Path) -> dict:
         logger.info("exporting the models to ONNX (int8) into %s: about 30 s, once per model version", target)
         try:
-            return build(classifier_path, summarizer_path, resolved.spec, tmp)
+            return build(classifier_path, summarizer_path, resolved.spec, tmp, cut)
         except Exception as error:  # noqa: BLE001 - any exporter failure means: no ONNX for these models
             raise OnnxBuildError(f"ONNX export failed: {type(error).__name__}: {error}") from error
 
