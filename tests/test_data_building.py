@@ -318,6 +318,31 @@ def test_slice_splits_follow_the_annotation_sets():
         assign_splits(articles, settings, seed=13, annotated={"id5": "transfer"})
 
 
+def test_new_reads_move_no_other_article_between_train_and_validation():
+    """Reading more articles (new labels, relabelled ones) leaves every other article in its split."""
+    from training.build_data import Article, assign_splits
+
+    def corpus() -> list[Article]:
+        labels = ["economy", "law", "sport", None]
+        return [
+            Article(f"id{i}", "old", "o", 2020, "t", "body", "", "s", labels[i % 4], "section", False)
+            for i in range(800)
+        ]
+
+    settings = {"test_source": "news2025", "test_outlets": [], "validation_fraction": 0.2}
+    before = corpus()
+    assign_splits(before, settings, seed=13)
+    after = corpus()
+    for a in after[:40]:  # read: 10 unlabelled articles get a label, 30 labelled ones another
+        a.label, a.label_method = "health", "read"
+    assign_splits(after, settings, seed=13, annotated={a.id: "train" for a in after[:40]})
+    was = {a.id: a.split for a in before}
+    assert all(a.split == was[a.id] for a in after[40:])
+    assert all(a.split == was[a.id] for a in after[:40] if was[a.id] != "unlabelled")
+    validation = sum(a.split == "validation" for a in before) / sum(a.label is not None for a in before)
+    assert 0.15 < validation < 0.25
+
+
 def test_reading_replaces_publisher_labels_and_other_has_no_topic():
     from training.annotation import FinalLabel
     from training.build_data import Article, apply_reading

@@ -13,7 +13,6 @@ import csv
 import hashlib
 import json
 import logging
-import random
 import time
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
@@ -145,8 +144,13 @@ def apply_reading(articles: list[Article], finals: dict[str, FinalLabel]) -> Non
         article.label_method = "read"
 
 
+def _fraction(purpose: str, seed: int, article_id: str) -> float:
+    """A stable number in [0, 1] for an article and a purpose: the same whatever else is in the corpus."""
+    return int(hashlib.sha1(f"{purpose}:{seed}:{article_id}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+
+
 def assign_splits(articles: list[Article], settings: dict, seed: int, annotated: dict[str, str] | None = None) -> None:
-    """Test: careful-read articles of the held-out publisher-time slice. Validation: stratified, from the rest.
+    """Test: careful-read articles of the held-out publisher-time slice. Validation: a hashed share of the rest.
 
     ``annotated`` maps article ids to their annotation set (``gold``, ``calibration``, ``train``,
     ``transfer``). ``transfer`` articles (other years and publishers than the held-out slice) are
@@ -156,11 +160,10 @@ def assign_splits(articles: list[Article], settings: dict, seed: int, annotated:
     lexical weight, temperature and topic threshold are fitted); the rest of the slice joins
     train/validation with its section or rule label when ``train_on_slice_rest`` is true, else it is
     ``heldout`` — never trained on, not scored. Gold articles not yet read twice and adjudicated
-    are always ``heldout``. Everything else that has a label is train or validation (stratified by
-    label), read articles included; ``train``-set readings of the slice itself (the unlabelled 2025
-    pool) are training rows.
+    are always ``heldout``. Everything else that has a label is train or validation (a hash of the id
+    against ``validation_fraction``: stable when articles are added or relabelled), read articles
+    included; ``train``-set readings of the slice itself (the unlabelled 2025 pool) are training rows.
     """
-    rng = random.Random(seed)
     annotated = annotated or {}
     gold = {i for i, s in annotated.items() if s == "gold"}
     pending = {i for i, s in annotated.items() if s == "gold-pending"}
@@ -168,11 +171,10 @@ def assign_splits(articles: list[Article], settings: dict, seed: int, annotated:
     fraction = settings.get("calibration_fraction", 0.0)
 
     def calibration(article: Article) -> bool:
-        digest = hashlib.sha1(f"calibration:{seed}:{article.id}".encode()).hexdigest()
-        return article.id not in never_calibration and int(digest[:8], 16) / 0xFFFFFFFF < fraction
+        return article.id not in never_calibration and _fraction("calibration", seed, article.id) < fraction
 
     test_outlets = set(settings["test_outlets"])
-    pool: dict[str, list[Article]] = defaultdict(list)
+    pool: list[Article] = []  # labelled articles to split between train and validation
     for article in articles:
         in_slice = (
             not article.is_aux
@@ -195,19 +197,20 @@ def assign_splits(articles: list[Article], settings: dict, seed: int, annotated:
             elif article.label is None:
                 article.split = "unlabelled"
             else:  # the rest of the slice trains like any labelled article (its publisher/rule label)
-                pool[article.label].append(article)
+                pool.append(article)
         elif article.label is None:
             article.split = "unlabelled"
         elif article.is_aux:
             article.split = "train"
         else:
-            pool[article.label].append(article)
-    for label in sorted(pool):
-        members = sorted(pool[label], key=lambda a: a.id)
-        rng.shuffle(members)
-        n_val = round(len(members) * settings["validation_fraction"])
-        for index, article in enumerate(members):
-            article.split = "validation" if index < n_val else "train"
+            pool.append(article)
+    # Validation by a hash of the id, not a shuffle of each label's members: a shuffle moved ~3,000
+    # articles between train and validation whenever reads were added (a model's validation rows then
+    # included its training rows). The hash keeps every article where it was when others are added
+    # or relabelled.
+    for article in pool:
+        held_out = _fraction("validation", seed, article.id) < settings["validation_fraction"]
+        article.split = "validation" if held_out else "train"
 
 
 def corpus_stats(articles: list[Article]) -> dict:
