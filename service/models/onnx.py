@@ -64,9 +64,10 @@ def onnx_dir(
 # ---------------------------------------------------------------- export (PyTorch, once per entry)
 
 
-def build(classifier_path: Path, summarizer_path: Path, backbone: str, out: Path, cut: int | None = None) -> dict:
+def build(classifier_path: Path, summarizer_path: Path, backbone: str, out: Path, cut: int | None) -> dict:
     """Export both artifacts on ``backbone`` into ``out``; returns the cache manifest's metadata. ``cut``: where the
-    topic encoder is cut for the summariser (``shared_topic_layers``), None for no cut."""
+    topic encoder is cut for the summariser (``shared_topic_layers``, decided once by the caller), None for no cut:
+    required, so that no caller exports an uncut encoder for a summariser that reads its lower layers."""
     import torch
 
     from service.backbone.resolve import load_backbone
