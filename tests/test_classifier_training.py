@@ -36,8 +36,8 @@ ROWS = [
 ]
 
 
-def _tiny_topics(directory):
-    def split(copies: int) -> Dataset:
+def _tiny_topics(directory, validation_ids: str = "v"):
+    def split(copies: int, name: str) -> Dataset:
         rows = [(label, text) for label, text in ROWS for _ in range(copies)]
         return Dataset.from_dict(
             {
@@ -50,10 +50,12 @@ def _tiny_topics(directory):
                 "publisher_label": [label for label, _ in rows],
                 "source": ["fixture" for _ in rows],
                 "section": [label for label, _ in rows],
+                "id": [f"{name}{i}" for i in range(len(rows))],
             }
         )
 
-    DatasetDict({"train": split(4), "validation": split(2), "test": split(2)}).save_to_disk(str(directory))
+    splits = {"train": split(4, "t"), "validation": split(2, validation_ids), "test": split(2, "g")}
+    DatasetDict(splits).save_to_disk(str(directory))
     return directory
 
 
@@ -313,3 +315,66 @@ def test_evaluations_break_down_per_source_and_year(tmp_path, tiny_bert_dir):
     predicted = classifier.predict([rows[5]["text"]])[0].topic
     assert table["new 2025"]["accuracy"] == (1.0 if predicted == "sport" else 0.0)
     assert all(0.0 <= m["macro_f1"] <= 1.0 for m in table.values())
+
+
+def test_runs_record_what_they_trained_on_and_evaluations_count_seen_rows(tmp_path, tiny_bert_dir):
+    import os
+
+    from datasets import load_from_disk
+
+    from training.evaluate_classifier import seen_rows
+    from training.provenance import TRAINED_IDS, overlap_phrase, record_run
+
+    train(_tiny_run_config(tmp_path, tiny_bert_dir) | {"bf16": False, "lexical": None})
+    model = tmp_path / "model"
+    corpus = load_from_disk(str(tmp_path / "topics"))
+    seen = seen_rows(model, {"validation": corpus["validation"].to_list(), "train": corpus["train"].to_list()})
+    assert seen == {"trained_articles": 20, "scored_rows_trained_on": {"validation": 0, "train": 20}}
+    assert "None of the validation rows" in overlap_phrase({"validation": 0}, 20)
+    # a later build moves ten training articles into validation: they are counted, the card says so
+    moved = load_from_disk(str(_tiny_topics(tmp_path / "rebuilt", validation_ids="t")))["validation"].to_list()
+    counts = seen_rows(model, {"validation": moved})["scored_rows_trained_on"]
+    assert counts == {"validation": 10} and "**10 validation rows scored" in overlap_phrase(counts, 20)
+    # a run trained before runs kept the record: written from the unchanged build, refused after a rebuild
+    (model / TRAINED_IDS).unlink()
+    assert seen_rows(model, {"validation": moved})["scored_rows_trained_on"] == {"validation": None}
+    assert "no record" in overlap_phrase({"validation": None}, None)
+    built = min(p.stat().st_mtime for p in model.iterdir()) - 3600  # the fixture was built a second before training
+    for path in (tmp_path / "topics").rglob("*"):
+        os.utime(path, (built, built))
+    assert record_run(model) == 20
+    assert seen_rows(model, {"validation": moved})["scored_rows_trained_on"]["validation"] == 10
+    with pytest.raises(SystemExit, match="exists already"):
+        record_run(model)
+    (model / TRAINED_IDS).unlink()
+    later = max(p.stat().st_mtime for p in model.iterdir()) + 60
+    os.utime(next((tmp_path / "topics" / "train").glob("*.arrow")), (later, later))
+    with pytest.raises(SystemExit, match="rebuilt after"):
+        record_run(model)
+
+
+def test_compare_runs_scores_the_slice_and_publisher_labels_on_the_build_the_run_trained_on(tmp_path, tiny_bert_dir):
+    from datasets import load_from_disk
+
+    from training.compare_runs import main as compare
+
+    train(_tiny_run_config(tmp_path, tiny_bert_dir) | {"bf16": False, "lexical": None})
+    ids = tmp_path / "slice.txt"
+    ids.write_text("v1\nv3\nv4\n")  # v1, v3 careful-read (odd rows), v4 section-labelled: not in the slice
+    compare([str(tmp_path / "model"), "--slice", str(ids), "--out", str(tmp_path / "rows.json")])
+    (row,) = json.loads((tmp_path / "rows.json").read_text())
+    assert (row["trained_on"], row["slice_rows"], row["validation_rows"], row["publisher_validation_rows"]) == (
+        {"validation": 0},
+        2,
+        5,
+        5,
+    )
+    classifier = TopicClassifier.load(tmp_path / "model")
+    validation = {r["id"]: r for r in load_from_disk(str(tmp_path / "topics"))["validation"]}
+
+    def right(ids: list[str], key: str) -> float:
+        return sum(classifier.predict([validation[i]["text"]])[0].topic == validation[i][key] for i in ids) / len(ids)
+
+    assert row["slice_accuracy"] == round(right(["v1", "v3"], "label"), 4)
+    publisher = [i for i, r in validation.items() if r["label_method"] == "section"]
+    assert row["publisher_validation_accuracy"] == round(right(publisher, "publisher_label"), 4)

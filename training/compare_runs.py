@@ -10,14 +10,18 @@ Reads each run's ``train_metrics.json`` and ``training_config.yaml`` and prints 
 label source, rows, the encoder's validation macro-F1 (careful-read rows) and the calibration
 split's macro-F1 (encoder alone and final mix), wall time. Then it scores every run's *final*
 model (encoder + lexical half, as shipped) on the careful-read rows of validation and calibration
-together: ``selection_macro_f1``, the number a choice between runs is made on. Validation rows come
-from each run's own ``data_dir`` (a run built on other data has another validation split).
+together: ``selection_macro_f1``, the number a choice between runs is made on; ``--slice`` adds the
+out-of-period rows alone; ``publisher_validation_accuracy`` checks agreement with publisher sections on the
+section-labelled validation rows. Validation rows come from each run's own ``data_dir``; ``trained_on``
+counts the validation and calibration rows the run trained on (``training.provenance``: a run trained on
+an earlier build may have; ``?``: the run has no record), which would make its figures optimistic.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 from pathlib import Path
 
 import yaml
@@ -32,6 +36,8 @@ KNOBS = (
     "epochs",
     "bf16",
 )
+
+logger = logging.getLogger(__name__)
 
 
 def run_row(run_dir: Path) -> dict:
@@ -53,38 +59,74 @@ def run_row(run_dir: Path) -> dict:
     }
 
 
-def selection_scores(run_dir: Path) -> dict:
-    """Macro-F1 of the run's final model on careful-read validation + calibration rows."""
+def selection_scores(run_dir: Path, slice_ids: set[str] | None = None) -> dict:
+    """Macro-F1 of the run's final model on careful-read validation + calibration rows; with ``slice_ids``, also
+    on the careful-read validation rows among them (``slice``); its agreement with publisher sections on the
+    section-labelled validation rows; and how many of the rows scored it trained on (``trained_on``)."""
     import numpy as np
+    from datasets import load_from_disk
     from sklearn.metrics import f1_score
 
     from service.models.topics.classifier import TopicClassifier
+    from training.config import project_path
+    from training.provenance import overlap
     from training.train_classifier import article_text, selection_rows
 
     config = yaml.safe_load((run_dir / "training_config.yaml").read_text())
     classifier = TopicClassifier.load(run_dir)
     index = {label: i for i, label in enumerate(classifier.config.labels)}
-    out, y_all, pred_all = {}, [], []
-    for split in ("validation", "calibration"):
+    corpus = load_from_disk(str(project_path(config["data_dir"])))
+    splits = [split for split in ("validation", "calibration") if split in corpus]
+    out: dict = {"trained_on": {split: overlap(run_dir, corpus[split]["id"]) for split in splits}}
+    if any(out["trained_on"].values()):
+        logger.warning(
+            "%s trained on some of the rows scored (%s): its figures are optimistic", run_dir, out["trained_on"]
+        )
+    y_all, pred_all = [], []
+    for split in splits:
         rows = [r for r in selection_rows(config, split) if r["label_method"] == "read"]
         pred = classifier.text_logits([article_text(r) for r in rows], 32).argmax(1)
         y = np.array([index[r["label"]] for r in rows])
         out[f"{split}_final_macro_f1"] = round(float(f1_score(y, pred, average="macro")), 4)
         out[f"{split}_rows"] = len(rows)
+        keep = [i for i, r in enumerate(rows) if r["id"] in slice_ids] if split == "validation" and slice_ids else []
+        if keep:
+            out["slice_final_macro_f1"] = round(float(f1_score(y[keep], pred[keep], average="macro")), 4)
+            out["slice_accuracy"] = round(float((y[keep] == pred[keep]).mean()), 4)
+            out["slice_rows"] = len(keep)
         y_all.append(y)
         pred_all.append(pred)
     out["selection_macro_f1"] = round(
         float(f1_score(np.concatenate(y_all), np.concatenate(pred_all), average="macro")), 4
     )
+    # A check, not the selection: agreement with publisher sections (the owners' publisher-labelled sets)
+    rows = [r for r in corpus["validation"] if r["label_method"] == "section" and r["publisher_label"] in index]
+    if rows:
+        pred = classifier.text_logits([article_text(r) for r in rows], 32).argmax(1)
+        truth = np.array([index[r["publisher_label"]] for r in rows])
+        out["publisher_validation_accuracy"] = round(float((pred == truth).mean()), 4)
+        out["publisher_validation_rows"] = len(rows)
     return out
+
+
+def _seen(row: dict) -> str:
+    counts = row.get("trained_on") or {}
+    return " / ".join("?" if n is None else str(n) for n in counts.values()) or "?"
+
+
+def _slice(row: dict) -> str:
+    if "slice_final_macro_f1" not in row:
+        return ""
+    return f"{row['slice_final_macro_f1']:.4f} ({row['slice_rows']})"
 
 
 def render(rows: list[dict]) -> str:
     header = (
         "| run | label source | weight | layers | window × per article | rows (read) | val macro-F1 (encoder) | "
-        "calib. encoder / final | val final | selection (val + calib., final) | s |"
+        "calib. encoder / final | val final | selection (val + calib., final) | slice final | publisher acc. | "
+        "trained on (val / calib.) | s |"
     )
-    lines = [header, "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [header, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         calibration = r["calibration_macro_f1"]
         lines.append(
@@ -92,7 +134,8 @@ def render(rows: list[dict]) -> str:
             f"{r['max_length']} × {r.get('train_windows') or 1} | {r['train_rows']} ({r['train_rows_read']}) | "
             f"{r['validation_macro_f1']:.4f} | "
             f"{calibration['encoder']:.4f} / {calibration['final']:.4f} | {r['validation_final_macro_f1']:.4f} | "
-            f"{r['selection_macro_f1']:.4f} | {r['seconds']:.0f} |"
+            f"{r['selection_macro_f1']:.4f} | {_slice(r)} | {r.get('publisher_validation_accuracy', '')} | "
+            f"{_seen(r)} | {r['seconds']:.0f} |"
         )
     return "\n".join(lines)
 
@@ -101,8 +144,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, help="write the rows as JSON here")
+    parser.add_argument(
+        "--slice", type=Path,
+        help="a file of article ids (one per line, e.g. docs/annotations/draws/transfer.txt, the out-of-period "
+        "draw build_data places in validation): also score the careful-read validation rows among them",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    rows = [run_row(d) | selection_scores(d) for d in args.runs]
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    slice_ids = set(args.slice.read_text().split()) if args.slice else None
+    rows = [run_row(d) | selection_scores(d, slice_ids) for d in args.runs]
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(rows, indent=2) + "\n")

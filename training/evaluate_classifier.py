@@ -35,6 +35,7 @@ from training.baselines import tfidf_logreg
 from training.calibration import expected_calibration_error
 from training.config import load_config, project_path
 from training.model_card import classifier_eval_tables, write_classifier_card
+from training.provenance import overlap, trained_count
 from training.scorings import log_scoring
 from training.train_classifier import article_text, load_rows
 
@@ -167,12 +168,27 @@ def breakdown(
     }
 
 
-def per_source_tables(classifier: TopicClassifier, corpus, test_rows: list[dict], test_predicted: np.ndarray) -> dict:
+def seen_rows(model_dir: Path, scored: dict[str, list[dict]]) -> dict:
+    """How many rows of each scored set the model trained on (``training.provenance``); logged when any."""
+    counts = {name: overlap(model_dir, [r["id"] for r in rows]) for name, rows in scored.items()}
+    for name, count in counts.items():
+        if count:
+            logger.warning(
+                "%s: %d scored rows are among the model's training rows; its figures are optimistic", name, count
+            )
+    return {"trained_articles": trained_count(model_dir), "scored_rows_trained_on": counts}
+
+
+def per_source_tables(
+    classifier: TopicClassifier, model_dir: Path, corpus, test_rows: list[dict], test_predicted: np.ndarray
+) -> dict:
     """Every evaluation per source and year: the development test; the careful-read validation rows
     (the out-of-period ``transfer`` slice among them); the validation rows labelled by their publisher
     section, scored against that label (a check that publisher-labelled sets do not get worse)."""
     validation = corpus["validation"].to_list() if "validation" in corpus else []
+    scored = {"development test": test_rows, "validation": validation}
     return {
+        "provenance": seen_rows(model_dir, scored),
         "development_test": breakdown(classifier, test_rows, "label", test_predicted),
         "validation_read": breakdown(classifier, [r for r in validation if r["label_method"] == "read"], "label"),
         "validation_publisher_labels": breakdown(
@@ -272,7 +288,7 @@ def main(argv: list[str] | None = None) -> None:
             result["model"]["macro_f1"] - result["tfidf_careful_labels"]["macro_f1"], 4
         ),
     }
-    result["per_source_year"] = per_source_tables(classifier, corpus, test_rows, probs.argmax(1))
+    result["per_source_year"] = per_source_tables(classifier, model_dir, corpus, test_rows, probs.argmax(1))
     (model_dir / "eval.json").write_text(json.dumps(result, indent=2))
     log_scoring(
         model_dir, "training.evaluate_classifier", backend, len(test_rows), result["model"]["macro_f1"],

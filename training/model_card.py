@@ -10,6 +10,7 @@ import yaml
 from training.annotation import load_agreement
 from training.compare_runs import render as render_runs
 from training.config import project_path
+from training.provenance import overlap_phrase
 from training.scorings import read_scorings, scorings_table
 
 
@@ -250,11 +251,10 @@ def _per_source_section(result: dict) -> str:
             for name, m in rows.items()
         ]
         blocks.append(f"**{title}**\n\n" + "\n".join(lines))
+    provenance = tables.get("provenance") or {}
+    seen = overlap_phrase(provenance.get("scored_rows_trained_on") or {"": None}, provenance.get("trained_articles"))
     intro = (
-        "The same model and backend as above; macro-F1 over the labels each row's articles carry (`labels`). "
-        "Validation rows are clean only for a model trained on the current corpus build: a model trained on an "
-        "earlier build may have trained on some of them (the `transfer` draw took articles from every split, and "
-        "validation is redrawn when labels change), so its validation figures are optimistic."
+        "The same model and backend as above; macro-F1 over the labels each row's articles carry (`labels`). " + seen
     )
     return f"### Per source and year\n\n{intro}\n\n" + "\n\n".join(blocks) + "\n"
 

@@ -15,7 +15,8 @@ files that are evidence about the data rather than about the shipped model, whic
 run does not bring its own copy. What each shipped file is:
 
 - ``config.json``, ``model.safetensors``, ``lexical.json``, ``lexical.safetensors``,
-  ``training_config.yaml``, ``train_metrics.json``: the model and how it was trained (the run brings them);
+  ``training_config.yaml``, ``train_metrics.json``, ``trained_ids.npy`` (``training.provenance``): the
+  model and how it was trained (the run brings them);
 - ``eval.json``, ``confusion_matrix.png``: measurements of the shipped weights — moved;
 - ``cv.json``: cross-validation of the recipe in the old ``training_config.yaml`` — moved (a new run
   may use another recipe; ``evaluate_summarizer --cv --model DEST`` measures the new one);

@@ -38,6 +38,7 @@ from service.text import title_and_body
 from training.baselines import lexical_model, tfidf_logreg
 from training.calibration import choose_threshold, expected_calibration_error, fit_temperature
 from training.config import config_from_args, project_path, write_training_outputs
+from training.provenance import record_trained_ids
 from training.runs import RunDirError, existing_run_dir, prepare_run_dir, shown
 
 logger = logging.getLogger(__name__)
@@ -264,6 +265,13 @@ def finish(
     }
 
 
+def record_ids(out_dir: Path, rows: list[dict]) -> None:
+    """Record the articles the run learns from (``training.provenance``; a corpus without ids: no record)."""
+    if rows and "id" in rows[0]:
+        count = record_trained_ids(out_dir, [r["id"] for r in rows])
+        logger.info("trained articles recorded: %d", count)
+
+
 def refit_lexical(config: dict) -> dict:
     """``stage: lexical``: keep the trained encoder layers of an existing run, refit what ``finish`` fits there."""
     out_dir = existing_run_dir(config, KIND)
@@ -275,6 +283,7 @@ def refit_lexical(config: dict) -> dict:
     if rank and classifier.config.delta_rank != rank:
         classifier = compressed(classifier, rank)
     train_rows = load_train_rows(config)
+    record_ids(out_dir, train_rows)  # the lexical half learns from today's rows
     fit_split, fit_rows = calibration_rows(config)
     fit_neural = classifier.neural_logits([article_text(r) for r in fit_rows], config["encode_batch_size"])
     calibration = finish(classifier, config, train_rows, fit_split, fit_rows, fit_neural)
@@ -688,6 +697,7 @@ def train(config: dict) -> dict:
     labels = [label.key for label in load_labels()]
     config, backbone = load_frozen_backbone(config)
     data = load_data(config, backbone, labels)
+    record_ids(out_dir, data.train_rows)
     cache_lower_states(config, backbone, data)
     cached_at = time.perf_counter()
     fit = fit_head(config, backbone, data)

@@ -1,0 +1,115 @@
+"""Which articles a topic run learnt from, so that an evaluation can tell clean rows from seen ones.
+
+    python -m training.provenance record RUN   # a run trained before runs recorded it, on the unchanged build
+
+A run writes ``trained_ids.npy`` beside its model: a sorted 64-bit hash of the id of every row whose
+label it trained on (the encoder's and the lexical half's training rows; a lexical refit adds its
+own). ``overlap`` counts how many of the articles an evaluation scores are among them: 0 means every
+scored row is clean. A model trained on an earlier corpus build may have trained on rows that are in
+today's validation or test split, and then its figures there are optimistic.
+
+``record`` writes the file for a run trained before runs wrote it. It is exact only while the corpus is
+the build the run read, so it refuses when any file of the run's ``data_dir`` is newer than the run's
+start (``train_metrics.json``'s time less its ``seconds.total``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+logger = logging.getLogger(__name__)
+
+TRAINED_IDS = "trained_ids.npy"
+
+
+def id_hashes(ids: Iterable[str]) -> np.ndarray:
+    """The sorted unique 64-bit hashes of ``ids``."""
+    hashes = [int.from_bytes(hashlib.blake2b(i.encode(), digest_size=8).digest(), "little") for i in ids]
+    return np.unique(np.array(hashes, dtype=np.uint64))
+
+
+def record_trained_ids(run_dir: Path, ids: Iterable[str]) -> int:
+    """Add ``ids`` to the run's record; return how many articles it now holds."""
+    path = Path(run_dir) / TRAINED_IDS
+    hashes = id_hashes(ids)
+    if path.exists():
+        hashes = np.union1d(np.load(path, allow_pickle=False), hashes)
+    np.save(path, hashes)
+    return len(hashes)
+
+
+def trained_count(model_dir: Path) -> int | None:
+    path = Path(model_dir) / TRAINED_IDS
+    return len(np.load(path, allow_pickle=False)) if path.exists() else None
+
+
+def overlap(model_dir: Path, ids: Iterable[str]) -> int | None:
+    """How many of ``ids`` the model in ``model_dir`` trained on (None: the model has no record)."""
+    path = Path(model_dir) / TRAINED_IDS
+    if not path.exists():
+        return None
+    return int(np.isin(id_hashes(ids), np.load(path, allow_pickle=False)).sum())
+
+
+def overlap_phrase(counts: dict[str, int | None], trained: int | None) -> str:
+    """One sentence for a card: how many scored rows of each set the model trained on."""
+    if trained is None or any(n is None for n in counts.values()):
+        return (
+            f"**This model has no record of the articles it trained on** (`{TRAINED_IDS}`), so its figures are "
+            "clean only on the corpus build it was trained on."
+        )
+    sets = " and ".join(counts)
+    if not any(counts.values()):
+        return (
+            f"None of the {sets} rows scored is among the {trained:,} articles the model trained on "
+            f"(`{TRAINED_IDS}`): these figures are clean."
+        )
+    seen = ", ".join(f"{n:,} {name}" for name, n in counts.items() if n)
+    return (
+        f"**{seen} rows scored are among the {trained:,} articles the model trained on** (`{TRAINED_IDS}`; "
+        "it was trained on another corpus build): figures there are optimistic."
+    )
+
+
+def record_run(run_dir: Path) -> int:
+    """Write ``trained_ids.npy`` for a run trained before runs recorded it (see the module docstring)."""
+    from training.config import project_path
+    from training.train_classifier import load_train_rows
+
+    config = yaml.safe_load((run_dir / "training_config.yaml").read_text())
+    metrics_path = run_dir / "train_metrics.json"
+    started = metrics_path.stat().st_mtime - json.loads(metrics_path.read_text())["seconds"]["total"]
+    data_dir = project_path(config["data_dir"])
+    newer = [p for p in data_dir.rglob("*") if p.is_file() and p.stat().st_mtime > started]
+    if newer:
+        raise SystemExit(
+            f"error: {data_dir} was rebuilt after {run_dir.name} started ({newer[0]}): the rows it trained on "
+            "cannot be recovered from it"
+        )
+    if (run_dir / TRAINED_IDS).exists():
+        raise SystemExit(f"error: {run_dir / TRAINED_IDS} exists already")
+    return record_trained_ids(run_dir, [r["id"] for r in load_train_rows(config)])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["record"])
+    parser.add_argument("run", help="a run name under build/runs or a run directory")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from training.runs import RUNS_ROOT
+
+    run_dir = Path(args.run) if Path(args.run).is_dir() else RUNS_ROOT / args.run
+    print(f"{run_dir}: {record_run(run_dir):,} trained articles recorded in {TRAINED_IDS}")
+
+
+if __name__ == "__main__":
+    main()
