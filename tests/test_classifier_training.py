@@ -351,6 +351,13 @@ def test_runs_record_what_they_trained_on_and_evaluations_count_seen_rows(tmp_pa
     os.utime(next((tmp_path / "topics" / "train").glob("*.arrow")), (later, later))
     with pytest.raises(SystemExit, match="rebuilt after"):
         record_run(model)
+    # a preserved copy of the build the run read is accepted when it reproduces the run's row counts
+    other = tmp_path / "other"
+    built = load_from_disk(str(tmp_path / "topics"))
+    DatasetDict({"train": built["train"].select(range(12)), "validation": built["validation"]}).save_to_disk(str(other))
+    with pytest.raises(SystemExit, match="not the build"):
+        record_run(model, data_dir=other)
+    assert record_run(model, data_dir=tmp_path / "topics") == 20
 
 
 def test_compare_runs_scores_the_slice_and_publisher_labels_on_the_build_the_run_trained_on(tmp_path, tiny_bert_dir):
@@ -363,6 +370,12 @@ def test_compare_runs_scores_the_slice_and_publisher_labels_on_the_build_the_run
     ids.write_text("v1\nv3\nv4\n")  # v1, v3 careful-read (odd rows), v4 section-labelled: not in the slice
     compare([str(tmp_path / "model"), "--slice", str(ids), "--out", str(tmp_path / "rows.json")])
     (row,) = json.loads((tmp_path / "rows.json").read_text())
+    earlier = tmp_path / "earlier.json"  # an earlier comparison: its other runs stay as measured, "model" is re-scored
+    earlier.write_text(json.dumps([row | {"stale": True}, row | {"run": "older-run", "measured": "2026-01-01"}]))
+    compare([str(tmp_path / "model"), "--earlier", str(earlier), "--out", str(tmp_path / "both.json")])
+    kept, again = json.loads((tmp_path / "both.json").read_text())
+    assert (kept["run"], kept["measured"]) == ("older-run", "2026-01-01")
+    assert again["run"] == "model" and "stale" not in again
     assert (row["trained_on"], row["slice_rows"], row["validation_rows"], row["publisher_validation_rows"]) == (
         {"validation": 0},
         2,

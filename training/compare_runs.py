@@ -15,6 +15,9 @@ out-of-period rows alone; ``publisher_validation_accuracy`` checks agreement wit
 section-labelled validation rows. Validation rows come from each run's own ``data_dir``; ``trained_on``
 counts the validation and calibration rows the run trained on (``training.provenance``: a run trained on
 an earlier build may have; ``?``: the run has no record), which would make its figures optimistic.
+``--earlier`` keeps the rows of an earlier comparison as they were measured (each row records the day,
+``measured``): runs trained on an earlier build are best compared there, and on calibration, which is
+the same rows in every build.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from datetime import date
 from pathlib import Path
 
 import yaml
@@ -59,10 +63,11 @@ def run_row(run_dir: Path) -> dict:
     }
 
 
-def selection_scores(run_dir: Path, slice_ids: set[str] | None = None) -> dict:
+def selection_scores(run_dir: Path, slice_ids: set[str] | None = None, seen: set[str] | None = None) -> dict:
     """Macro-F1 of the run's final model on careful-read validation + calibration rows; with ``slice_ids``, also
     on the careful-read validation rows among them (``slice``); its agreement with publisher sections on the
-    section-labelled validation rows; and how many of the rows scored it trained on (``trained_on``)."""
+    section-labelled validation rows; and how many of the rows scored it trained on (``trained_on``).
+    ``seen``: article ids left out of every score (``--clean``: rows some compared run trained on)."""
     import numpy as np
     from datasets import load_from_disk
     from sklearn.metrics import f1_score
@@ -77,14 +82,17 @@ def selection_scores(run_dir: Path, slice_ids: set[str] | None = None) -> dict:
     index = {label: i for i, label in enumerate(classifier.config.labels)}
     corpus = load_from_disk(str(project_path(config["data_dir"])))
     splits = [split for split in ("validation", "calibration") if split in corpus]
-    out: dict = {"trained_on": {split: overlap(run_dir, corpus[split]["id"]) for split in splits}}
+    seen = seen or set()
+    out: dict = {
+        "trained_on": {split: overlap(run_dir, [i for i in corpus[split]["id"] if i not in seen]) for split in splits}
+    }
     if any(out["trained_on"].values()):
         logger.warning(
             "%s trained on some of the rows scored (%s): its figures are optimistic", run_dir, out["trained_on"]
         )
     y_all, pred_all = [], []
     for split in splits:
-        rows = [r for r in selection_rows(config, split) if r["label_method"] == "read"]
+        rows = [r for r in selection_rows(config, split) if r["label_method"] == "read" and r["id"] not in seen]
         pred = classifier.text_logits([article_text(r) for r in rows], 32).argmax(1)
         y = np.array([index[r["label"]] for r in rows])
         out[f"{split}_final_macro_f1"] = round(float(f1_score(y, pred, average="macro")), 4)
@@ -100,13 +108,37 @@ def selection_scores(run_dir: Path, slice_ids: set[str] | None = None) -> dict:
         float(f1_score(np.concatenate(y_all), np.concatenate(pred_all), average="macro")), 4
     )
     # A check, not the selection: agreement with publisher sections (the owners' publisher-labelled sets)
-    rows = [r for r in corpus["validation"] if r["label_method"] == "section" and r["publisher_label"] in index]
+    rows = [
+        r
+        for r in corpus["validation"]
+        if r["label_method"] == "section" and r["publisher_label"] in index and r["id"] not in seen
+    ]
     if rows:
         pred = classifier.text_logits([article_text(r) for r in rows], 32).argmax(1)
         truth = np.array([index[r["publisher_label"]] for r in rows])
         out["publisher_validation_accuracy"] = round(float((pred == truth).mean()), 4)
         out["publisher_validation_rows"] = len(rows)
     return out
+
+
+def seen_by_any(runs: list[Path]) -> set[str]:
+    """The validation and calibration ids that any of ``runs`` trained on (``--clean`` leaves them out)."""
+    from datasets import load_from_disk
+
+    from training.config import project_path
+    from training.provenance import trained_among
+
+    seen: set[str] = set()
+    for run_dir in runs:
+        config = yaml.safe_load((run_dir / "training_config.yaml").read_text())
+        corpus = load_from_disk(str(project_path(config["data_dir"])))
+        for split in ("validation", "calibration"):
+            if split in corpus:
+                among = trained_among(run_dir, corpus[split]["id"])
+                if among is None:
+                    raise SystemExit(f"error: --clean: {run_dir} has no record of its training articles")
+                seen |= among
+    return seen
 
 
 def _seen(row: dict) -> str:
@@ -124,9 +156,9 @@ def render(rows: list[dict]) -> str:
     header = (
         "| run | label source | weight | layers | window × per article | rows (read) | val macro-F1 (encoder) | "
         "calib. encoder / final | val final | selection (val + calib., final) | slice final | publisher acc. | "
-        "trained on (val / calib.) | s |"
+        "trained on (val / calib.) | s | measured |"
     )
-    lines = [header, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [header, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         calibration = r["calibration_macro_f1"]
         lines.append(
@@ -135,7 +167,7 @@ def render(rows: list[dict]) -> str:
             f"{r['validation_macro_f1']:.4f} | "
             f"{calibration['encoder']:.4f} / {calibration['final']:.4f} | {r['validation_final_macro_f1']:.4f} | "
             f"{r['selection_macro_f1']:.4f} | {_slice(r)} | {r.get('publisher_validation_accuracy', '')} | "
-            f"{_seen(r)} | {r['seconds']:.0f} |"
+            f"{_seen(r)} | {r['seconds']:.0f} | {r.get('measured', 'earlier')} |"
         )
     return "\n".join(lines)
 
@@ -149,10 +181,25 @@ def main(argv: list[str] | None = None) -> None:
         help="a file of article ids (one per line, e.g. docs/annotations/draws/transfer.txt, the out-of-period "
         "draw build_data places in validation): also score the careful-read validation rows among them",
     )  # fmt: skip
+    parser.add_argument(
+        "--earlier", type=Path,
+        help="an earlier comparison's JSON (e.g. models/topic-classifier/run_selection.json): its rows are kept as "
+        "they were measured, before the new ones (runs given again are scored anew)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--clean", action="store_true",
+        help="score only the rows none of the runs trained on (every run needs its trained_ids.npy)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     slice_ids = set(args.slice.read_text().split()) if args.slice else None
-    rows = [run_row(d) | selection_scores(d, slice_ids) for d in args.runs]
+    seen = seen_by_any(args.runs) if args.clean else None
+    rows = [
+        run_row(d) | selection_scores(d, slice_ids, seen) | {"measured": date.today().isoformat(), "clean": args.clean}
+        for d in args.runs
+    ]
+    if args.earlier:  # kept as measured then (on the build of that day), unless re-scored now
+        rows = [r for r in json.loads(args.earlier.read_text()) if r["run"] not in {d.name for d in args.runs}] + rows
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(rows, indent=2) + "\n")

@@ -190,7 +190,10 @@ def _classifier_selection_section(selection: list[dict]) -> str:
         "`run_selection.json`): label sources, the June-2025 slice outside gold/calibration as training data,\n"
         "and the extra windows native bf16 pays for. The choice is the best *selection* macro-F1: the final\n"
         "model (encoder + lexical half) on the careful-read rows of validation and calibration together.\n"
-        "Runs on different data builds have different validation rows; calibration is the same for all.\n\n"
+        "Runs on different data builds have different validation rows; calibration is the same for all. Rows\n"
+        "measured on an earlier day were scored on the build of that day (`--earlier`); `trained on` counts the\n"
+        "validation and calibration rows scored that the run trained on (`?`: no record, `training.provenance`);\n"
+        "rows measured with `--clean` leave out every row that any run compared that day trained on.\n\n"
         f"{render_runs(selection)}\n"
     )
 
@@ -226,7 +229,8 @@ Each half alone (macro-F1): {components or "–"}. Confusion matrix: `confusion_
 The set may be scored again after a round of work; each scoring is appended to `scorings.jsonl` by
 `training.evaluate_classifier` (this card's tables, on the backend named above) and
 `training.evaluate_backends` (each backend's macro-F1). Entries before the log existed were
-reconstructed from the repository's history.
+reconstructed from the repository's history. Each entry names the commit; entries from 2026-12-05 on also
+name the training run scored (`run`); an earlier entry scored the model shipped at its commit.
 
 {scorings_table(scorings)}
 """

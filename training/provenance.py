@@ -1,6 +1,6 @@
 """Which articles a topic run learnt from, so that an evaluation can tell clean rows from seen ones.
 
-    python -m training.provenance record RUN   # a run trained before runs recorded it, on the unchanged build
+    python -m training.provenance record RUN [--data-dir COPY]   # a run trained before runs recorded it
 
 A run writes ``trained_ids.npy`` beside its model: a sorted 64-bit hash of the id of every row whose
 label it trained on (the encoder's and the lexical half's training rows; a lexical refit adds its
@@ -8,9 +8,11 @@ own). ``overlap`` counts how many of the articles an evaluation scores are among
 scored row is clean. A model trained on an earlier corpus build may have trained on rows that are in
 today's validation or test split, and then its figures there are optimistic.
 
-``record`` writes the file for a run trained before runs wrote it. It is exact only while the corpus is
-the build the run read, so it refuses when any file of the run's ``data_dir`` is newer than the run's
-start (``train_metrics.json``'s time less its ``seconds.total``).
+``record`` writes the file for a run trained before runs wrote it. It is exact only on the build the run
+read, so it refuses when any file of the run's ``data_dir`` is newer than the run's start
+(``train_metrics.json``'s time less its ``seconds.total``), and when the rows it finds do not reproduce
+the run's recorded counts (training rows, careful-read ones, validation rows). ``--data-dir`` names a
+preserved copy of that build instead (the counts must still match).
 """
 
 from __future__ import annotations
@@ -30,10 +32,13 @@ logger = logging.getLogger(__name__)
 TRAINED_IDS = "trained_ids.npy"
 
 
+def _hash(article_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(article_id.encode(), digest_size=8).digest(), "little")
+
+
 def id_hashes(ids: Iterable[str]) -> np.ndarray:
     """The sorted unique 64-bit hashes of ``ids``."""
-    hashes = [int.from_bytes(hashlib.blake2b(i.encode(), digest_size=8).digest(), "little") for i in ids]
-    return np.unique(np.array(hashes, dtype=np.uint64))
+    return np.unique(np.array([_hash(i) for i in ids], dtype=np.uint64))
 
 
 def record_trained_ids(run_dir: Path, ids: Iterable[str]) -> int:
@@ -51,12 +56,20 @@ def trained_count(model_dir: Path) -> int | None:
     return len(np.load(path, allow_pickle=False)) if path.exists() else None
 
 
-def overlap(model_dir: Path, ids: Iterable[str]) -> int | None:
-    """How many of ``ids`` the model in ``model_dir`` trained on (None: the model has no record)."""
+def trained_among(model_dir: Path, ids: Iterable[str]) -> set[str] | None:
+    """The ``ids`` the model in ``model_dir`` trained on (None: the model has no record)."""
     path = Path(model_dir) / TRAINED_IDS
     if not path.exists():
         return None
-    return int(np.isin(id_hashes(ids), np.load(path, allow_pickle=False)).sum())
+    ids = list(dict.fromkeys(ids))
+    hashes = np.array([_hash(i) for i in ids], dtype=np.uint64)
+    return {i for i, hit in zip(ids, np.isin(hashes, np.load(path, allow_pickle=False)), strict=True) if hit}
+
+
+def overlap(model_dir: Path, ids: Iterable[str]) -> int | None:
+    """How many of ``ids`` the model in ``model_dir`` trained on (None: the model has no record)."""
+    among = trained_among(model_dir, ids)
+    return None if among is None else len(among)
 
 
 def overlap_phrase(counts: dict[str, int | None], trained: int | None) -> str:
@@ -79,36 +92,52 @@ def overlap_phrase(counts: dict[str, int | None], trained: int | None) -> str:
     )
 
 
-def record_run(run_dir: Path) -> int:
-    """Write ``trained_ids.npy`` for a run trained before runs recorded it (see the module docstring)."""
+def record_run(run_dir: Path, data_dir: Path | None = None) -> int:
+    """Write ``trained_ids.npy`` for a run trained before runs recorded it (see the module docstring).
+
+    ``data_dir``: a preserved copy of the build the run read, when the run's own ``data_dir`` was rebuilt since
+    (the copy's training and validation rows must reproduce the counts in the run's ``train_metrics.json``)."""
     from training.config import project_path
-    from training.train_classifier import load_train_rows
+    from training.train_classifier import load_train_rows, selection_rows
 
     config = yaml.safe_load((run_dir / "training_config.yaml").read_text())
     metrics_path = run_dir / "train_metrics.json"
-    started = metrics_path.stat().st_mtime - json.loads(metrics_path.read_text())["seconds"]["total"]
-    data_dir = project_path(config["data_dir"])
-    newer = [p for p in data_dir.rglob("*") if p.is_file() and p.stat().st_mtime > started]
-    if newer:
-        raise SystemExit(
-            f"error: {data_dir} was rebuilt after {run_dir.name} started ({newer[0]}): the rows it trained on "
-            "cannot be recovered from it"
-        )
+    metrics = json.loads(metrics_path.read_text())
+    if data_dir is None:
+        started = metrics_path.stat().st_mtime - metrics["seconds"]["total"]
+        data_dir = project_path(config["data_dir"])
+        newer = [p for p in data_dir.rglob("*") if p.is_file() and p.stat().st_mtime > started]
+        if newer:
+            raise SystemExit(
+                f"error: {data_dir} was rebuilt after {run_dir.name} started ({newer[0]}): the rows it trained on "
+                "cannot be recovered from it (--data-dir: a preserved copy of the build it read)"
+            )
     if (run_dir / TRAINED_IDS).exists():
         raise SystemExit(f"error: {run_dir / TRAINED_IDS} exists already")
-    return record_trained_ids(run_dir, [r["id"] for r in load_train_rows(config)])
+    config = config | {"data_dir": str(data_dir)}
+    rows = load_train_rows(config)
+    counts = {
+        "train_rows": len(rows),
+        "train_rows_read": sum(r["label_method"] == "read" for r in rows),
+        "validation_rows": len(selection_rows(config, "validation")),
+    }
+    differ = {k: (n, metrics.get(k)) for k, n in counts.items() if metrics.get(k) not in (None, n)}
+    if differ:
+        raise SystemExit(f"error: {data_dir} is not the build {run_dir.name} read: (found, recorded) {differ}")
+    return record_trained_ids(run_dir, [r["id"] for r in rows])
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["record"])
     parser.add_argument("run", help="a run name under build/runs or a run directory")
+    parser.add_argument("--data-dir", type=Path, help="a preserved copy of the topics build the run read")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from training.runs import RUNS_ROOT
 
     run_dir = Path(args.run) if Path(args.run).is_dir() else RUNS_ROOT / args.run
-    print(f"{run_dir}: {record_run(run_dir):,} trained articles recorded in {TRAINED_IDS}")
+    print(f"{run_dir}: {record_run(run_dir, args.data_dir):,} trained articles recorded in {TRAINED_IDS}")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from training.config import PROJECT_ROOT
 
 SCORINGS_NAME = "scorings.jsonl"
@@ -29,6 +31,15 @@ def git_commit() -> str:
     return head + ("+dirty" if dirty.stdout.strip() else "")
 
 
+def scored_run(model_dir: Path) -> str:
+    """The training run a model directory holds (its ``training_config.yaml``'s run directory), or ``unknown``."""
+    path = Path(model_dir) / "training_config.yaml"
+    if not path.exists():
+        return "unknown"
+    config = yaml.safe_load(path.read_text())
+    return Path(config.get("output_dir") or config.get("run_name") or "unknown").name
+
+
 def log_scoring(model_dir: Path, by: str, backend: str, articles: int, macro_f1: float, **extra) -> dict:
     """Append one scoring of the development test to ``model_dir/scorings.jsonl``; returns the entry."""
     entry = {
@@ -36,6 +47,7 @@ def log_scoring(model_dir: Path, by: str, backend: str, articles: int, macro_f1:
         "by": by,
         "command": " ".join(["python -m", by, *sys.argv[1:]]),
         "commit": git_commit(),
+        "run": scored_run(model_dir),
         "backend": backend,
         "articles": articles,
         "macro_f1": round(float(macro_f1), 4),
@@ -55,11 +67,15 @@ def read_scorings(model_dir: Path) -> list[dict]:
 
 def scorings_table(entries: list[dict]) -> str:
     """The log as a Markdown table for the model card."""
-    rows = ["| # | when | by | backend | articles | accuracy | macro-F1 | note |", "|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| # | when | commit | run | by | backend | articles | accuracy | macro-F1 | note |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for number, e in enumerate(entries, start=1):
         accuracy = f"{e['accuracy']:.4f}" if "accuracy" in e else ""
         rows.append(
-            f"| {number} | {e['scored_at'][:10]} | `{e['by']}` | {e['backend']} | {e['articles']} | {accuracy} "
+            f"| {number} | {e['scored_at'][:10]} | {e.get('commit', '')} | {e.get('run', '–')} | `{e['by']}` "
+            f"| {e['backend']} | {e['articles']} | {accuracy} "
             f"| {e['macro_f1']:.4f} | {e.get('note', '')} |"
         )
     return "\n".join(rows)
