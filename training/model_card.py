@@ -229,8 +229,9 @@ Each half alone (macro-F1): {components or "–"}. Confusion matrix: `confusion_
 The set may be scored again after a round of work; each scoring is appended to `scorings.jsonl` by
 `training.evaluate_classifier` (this card's tables, on the backend named above) and
 `training.evaluate_backends` (each backend's macro-F1). Entries before the log existed were
-reconstructed from the repository's history. Each entry names the commit; entries from 2026-12-05 on also
-name the training run scored (`run`); an earlier entry scored the model shipped at its commit.
+reconstructed from the repository's history. Each entry names the commit; entries logged since commit
+feb0d71 also name the training run scored (`run`). An entry without one scored the model in `models/` at the
+time: the one shipped at its commit, or, for a commit marked `+dirty`, the one the next commit shipped.
 
 {scorings_table(scorings)}
 """
