@@ -319,6 +319,7 @@ def test_evaluations_break_down_per_source_and_year(tmp_path, tiny_bert_dir):
 
 def test_runs_record_what_they_trained_on_and_evaluations_count_seen_rows(tmp_path, tiny_bert_dir):
     import os
+    import shutil
 
     from datasets import load_from_disk
 
@@ -357,7 +358,14 @@ def test_runs_record_what_they_trained_on_and_evaluations_count_seen_rows(tmp_pa
     DatasetDict({"train": built["train"].select(range(12)), "validation": built["validation"]}).save_to_disk(str(other))
     with pytest.raises(SystemExit, match="not the build"):
         record_run(model, data_dir=other)
-    assert record_run(model, data_dir=tmp_path / "topics") == 20
+    with pytest.raises(SystemExit, match="rebuilt after"):  # naming the live build changes nothing
+        record_run(model, data_dir=tmp_path / "topics")
+    metrics = json.loads((model / "train_metrics.json").read_text())
+    (model / "train_metrics.json").write_text(json.dumps(metrics | {"lexical_refit_seconds": 1.0}))
+    with pytest.raises(SystemExit, match="refit"):  # its files no longer tell when it started
+        record_run(model)
+    shutil.copytree(tmp_path / "topics", tmp_path / "copy")
+    assert record_run(model, data_dir=tmp_path / "copy") == 20
 
 
 def test_compare_runs_scores_the_slice_and_publisher_labels_on_the_build_the_run_trained_on(tmp_path, tiny_bert_dir):
@@ -377,7 +385,7 @@ def test_compare_runs_scores_the_slice_and_publisher_labels_on_the_build_the_run
     assert (kept["run"], kept["measured"]) == ("older-run", "2026-01-01")
     assert again["run"] == "model" and "stale" not in again
     assert (row["trained_on"], row["slice_rows"], row["validation_rows"], row["publisher_validation_rows"]) == (
-        {"validation": 0},
+        {"validation": 0, "publisher": 0},
         2,
         5,
         5,
@@ -391,3 +399,23 @@ def test_compare_runs_scores_the_slice_and_publisher_labels_on_the_build_the_run
     assert row["slice_accuracy"] == round(right(["v1", "v3"], "label"), 4)
     publisher = [i for i, r in validation.items() if r["label_method"] == "section"]
     assert row["publisher_validation_accuracy"] == round(right(publisher, "publisher_label"), 4)
+
+
+def test_clean_comparisons_leave_out_rows_any_run_trained_on_whichever_corpus_holds_them(tmp_path, tiny_bert_dir):
+    import shutil
+
+    from training.compare_runs import seen_by_any
+    from training.provenance import TRAINED_IDS, record_trained_ids
+
+    train(_tiny_run_config(tmp_path, tiny_bert_dir) | {"bf16": False, "lexical": None})  # trained on t0..t19
+    other = tmp_path / "other-run"  # a run on another build, whose validation holds t10..t19, trained on none
+    shutil.copytree(tmp_path / "model", other)
+    config = yaml.safe_load((other / "training_config.yaml").read_text())
+    config["data_dir"] = str(_tiny_topics(tmp_path / "other-build", validation_ids="t1"))
+    (other / "training_config.yaml").write_text(yaml.safe_dump(config))
+    (other / TRAINED_IDS).unlink()
+    record_trained_ids(other, ["x0"])
+    assert seen_by_any([tmp_path / "model", other]) == {f"t1{i}" for i in range(10)}
+    (other / TRAINED_IDS).unlink()
+    with pytest.raises(SystemExit, match="no record"):
+        seen_by_any([tmp_path / "model", other])

@@ -81,19 +81,34 @@ def selection_scores(run_dir: Path, slice_ids: set[str] | None = None, seen: set
     classifier = TopicClassifier.load(run_dir)
     index = {label: i for i, label in enumerate(classifier.config.labels)}
     corpus = load_from_disk(str(project_path(config["data_dir"])))
-    splits = [split for split in ("validation", "calibration") if split in corpus]
     seen = seen or set()
+    scored = {
+        split: [r for r in selection_rows(config, split) if r["label_method"] == "read" and r["id"] not in seen]
+        for split in ("validation", "calibration")
+        if split in corpus
+    }
+    # A check, not the selection: agreement with publisher sections (the owners' publisher-labelled sets)
+    scored["publisher"] = [
+        r
+        for r in corpus.get("validation", [])
+        if r["label_method"] == "section" and r["publisher_label"] in index and r["id"] not in seen
+    ]
     out: dict = {
-        "trained_on": {split: overlap(run_dir, [i for i in corpus[split]["id"] if i not in seen]) for split in splits}
+        "clean": bool(seen),
+        "trained_on": {k: overlap(run_dir, [r["id"] for r in v]) for k, v in scored.items()},
     }
     if any(out["trained_on"].values()):
-        logger.warning(
-            "%s trained on some of the rows scored (%s): its figures are optimistic", run_dir, out["trained_on"]
-        )
+        logger.warning("%s trained on some rows scored (%s): optimistic figures", run_dir, out["trained_on"])
     y_all, pred_all = [], []
-    for split in splits:
-        rows = [r for r in selection_rows(config, split) if r["label_method"] == "read" and r["id"] not in seen]
+    for split, rows in scored.items():
+        if not rows:
+            continue
         pred = classifier.text_logits([article_text(r) for r in rows], 32).argmax(1)
+        if split == "publisher":
+            truth = np.array([index[r["publisher_label"]] for r in rows])
+            out["publisher_validation_accuracy"] = round(float((pred == truth).mean()), 4)
+            out["publisher_validation_rows"] = len(rows)
+            continue
         y = np.array([index[r["label"]] for r in rows])
         out[f"{split}_final_macro_f1"] = round(float(f1_score(y, pred, average="macro")), 4)
         out[f"{split}_rows"] = len(rows)
@@ -107,43 +122,47 @@ def selection_scores(run_dir: Path, slice_ids: set[str] | None = None, seen: set
     out["selection_macro_f1"] = round(
         float(f1_score(np.concatenate(y_all), np.concatenate(pred_all), average="macro")), 4
     )
-    # A check, not the selection: agreement with publisher sections (the owners' publisher-labelled sets)
-    rows = [
-        r
-        for r in corpus["validation"]
-        if r["label_method"] == "section" and r["publisher_label"] in index and r["id"] not in seen
-    ]
-    if rows:
-        pred = classifier.text_logits([article_text(r) for r in rows], 32).argmax(1)
-        truth = np.array([index[r["publisher_label"]] for r in rows])
-        out["publisher_validation_accuracy"] = round(float((pred == truth).mean()), 4)
-        out["publisher_validation_rows"] = len(rows)
     return out
 
 
 def seen_by_any(runs: list[Path]) -> set[str]:
-    """The validation and calibration ids that any of ``runs`` trained on (``--clean`` leaves them out)."""
+    """The validation and calibration ids, of any compared run's corpus, that any of ``runs`` trained on
+    (``--clean`` leaves them out)."""
     from datasets import load_from_disk
 
     from training.config import project_path
     from training.provenance import trained_among
 
-    seen: set[str] = set()
+    candidates: set[str] = set()
     for run_dir in runs:
         config = yaml.safe_load((run_dir / "training_config.yaml").read_text())
         corpus = load_from_disk(str(project_path(config["data_dir"])))
         for split in ("validation", "calibration"):
             if split in corpus:
-                among = trained_among(run_dir, corpus[split]["id"])
-                if among is None:
-                    raise SystemExit(f"error: --clean: {run_dir} has no record of its training articles")
-                seen |= among
+                candidates |= set(corpus[split]["id"])
+    seen: set[str] = set()
+    for run_dir in runs:
+        among = trained_among(run_dir, candidates)
+        if among is None:
+            raise SystemExit(f"error: --clean: {run_dir} has no record of its training rows")
+        seen |= among
     return seen
 
 
 def _seen(row: dict) -> str:
     counts = row.get("trained_on") or {}
-    return " / ".join("?" if n is None else str(n) for n in counts.values()) or "?"
+    return (
+        " / ".join("?" if counts.get(k) is None else str(counts[k]) for k in ("validation", "calibration"))
+        if counts
+        else "?"
+    )
+
+
+def _measured(row: dict) -> str:
+    if "measured" not in row:
+        return "earlier"
+    rows = f"{row.get('validation_rows', 0)} + {row.get('calibration_rows', 0)} rows"
+    return f"{row['measured']}, {'clean, ' if row.get('clean') else ''}{rows}"
 
 
 def _slice(row: dict) -> str:
@@ -167,7 +186,7 @@ def render(rows: list[dict]) -> str:
             f"{r['validation_macro_f1']:.4f} | "
             f"{calibration['encoder']:.4f} / {calibration['final']:.4f} | {r['validation_final_macro_f1']:.4f} | "
             f"{r['selection_macro_f1']:.4f} | {_slice(r)} | {r.get('publisher_validation_accuracy', '')} | "
-            f"{_seen(r)} | {r['seconds']:.0f} | {r.get('measured', 'earlier')} |"
+            f"{_seen(r)} | {r['seconds']:.0f} | {_measured(r)} |"
         )
     return "\n".join(lines)
 

@@ -186,7 +186,14 @@ def per_source_tables(
     (the out-of-period ``transfer`` slice among them); the validation rows labelled by their publisher
     section, scored against that label (a check that publisher-labelled sets do not get worse)."""
     validation = corpus["validation"].to_list() if "validation" in corpus else []
-    scored = {"development test": test_rows, "validation": validation}
+    labels = set(classifier.config.labels)
+    scored_validation = [
+        r
+        for r in validation
+        if (r["label_method"] == "read" and r["label"] in labels)
+        or (r["label_method"] == "section" and r["publisher_label"] in labels)
+    ]
+    scored = {"development test": test_rows, "validation": scored_validation}
     return {
         "provenance": seen_rows(model_dir, scored),
         "development_test": breakdown(classifier, test_rows, "label", test_predicted),

@@ -1,10 +1,10 @@
-"""Which articles a topic run learnt from, so that an evaluation can tell clean rows from seen ones.
+"""Which rows a topic run learnt from, so that an evaluation can tell clean rows from seen ones.
 
     python -m training.provenance record RUN [--data-dir COPY]   # a run trained before runs recorded it
 
 A run writes ``trained_ids.npy`` beside its model: a sorted 64-bit hash of the id of every row whose
 label it trained on (the encoder's and the lexical half's training rows; a lexical refit adds its
-own). ``overlap`` counts how many of the articles an evaluation scores are among them: 0 means every
+own). ``overlap`` counts how many of the rows an evaluation scores are among them: 0 means every
 scored row is clean. A model trained on an earlier corpus build may have trained on rows that are in
 today's validation or test split, and then its figures there are optimistic.
 
@@ -12,7 +12,8 @@ today's validation or test split, and then its figures there are optimistic.
 read, so it refuses when any file of the run's ``data_dir`` is newer than the run's start
 (``train_metrics.json``'s time less its ``seconds.total``), and when the rows it finds do not reproduce
 the run's recorded counts (training rows, careful-read ones, validation rows). ``--data-dir`` names a
-preserved copy of that build instead (the counts must still match).
+preserved copy of that build instead (the counts must still match); it is required for a run refit with
+``stage=lexical``, whose files no longer tell when it started.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def id_hashes(ids: Iterable[str]) -> np.ndarray:
 
 
 def record_trained_ids(run_dir: Path, ids: Iterable[str]) -> int:
-    """Add ``ids`` to the run's record; return how many articles it now holds."""
+    """Add ``ids`` to the run's record; return how many rows it now holds."""
     path = Path(run_dir) / TRAINED_IDS
     hashes = id_hashes(ids)
     if path.exists():
@@ -76,18 +77,18 @@ def overlap_phrase(counts: dict[str, int | None], trained: int | None) -> str:
     """One sentence for a card: how many scored rows of each set the model trained on."""
     if trained is None or any(n is None for n in counts.values()):
         return (
-            f"**This model has no record of the articles it trained on** (`{TRAINED_IDS}`), so its figures are "
+            f"**This model has no record of the rows it trained on** (`{TRAINED_IDS}`), so its figures are "
             "clean only on the corpus build it was trained on."
         )
     sets = " and ".join(counts)
     if not any(counts.values()):
         return (
-            f"None of the {sets} rows scored is among the {trained:,} articles the model trained on "
-            f"(`{TRAINED_IDS}`): these figures are clean."
+            f"None of the {sets} rows scored is among the {trained:,} rows (articles, headlines, sentences) the "
+            f"model trained on (`{TRAINED_IDS}`): these figures are clean."
         )
     seen = ", ".join(f"{n:,} {name}" for name, n in counts.items() if n)
     return (
-        f"**{seen} rows scored are among the {trained:,} articles the model trained on** (`{TRAINED_IDS}`; "
+        f"**{seen} rows scored are among the {trained:,} rows the model trained on** (`{TRAINED_IDS}`; "
         "it was trained on another corpus build): figures there are optimistic."
     )
 
@@ -103,9 +104,15 @@ def record_run(run_dir: Path, data_dir: Path | None = None) -> int:
     config = yaml.safe_load((run_dir / "training_config.yaml").read_text())
     metrics_path = run_dir / "train_metrics.json"
     metrics = json.loads(metrics_path.read_text())
-    if data_dir is None:
+    own = project_path(config["data_dir"])
+    if data_dir is None and "lexical_refit_seconds" in metrics:
+        raise SystemExit(
+            f"error: {run_dir.name} was refit (stage=lexical) after training, so its files do not tell when it "
+            "started: name the build both steps read with --data-dir"
+        )
+    if data_dir is None or Path(data_dir).resolve() == own.resolve():
         started = metrics_path.stat().st_mtime - metrics["seconds"]["total"]
-        data_dir = project_path(config["data_dir"])
+        data_dir = own
         newer = [p for p in data_dir.rglob("*") if p.is_file() and p.stat().st_mtime > started]
         if newer:
             raise SystemExit(
@@ -114,13 +121,13 @@ def record_run(run_dir: Path, data_dir: Path | None = None) -> int:
             )
     if (run_dir / TRAINED_IDS).exists():
         raise SystemExit(f"error: {run_dir / TRAINED_IDS} exists already")
+    from datasets import load_from_disk
+
     config = config | {"data_dir": str(data_dir)}
     rows = load_train_rows(config)
-    counts = {
-        "train_rows": len(rows),
-        "train_rows_read": sum(r["label_method"] == "read" for r in rows),
-        "validation_rows": len(selection_rows(config, "validation")),
-    }
+    counts = {"train_rows": len(rows), "train_rows_read": sum(r["label_method"] == "read" for r in rows)}
+    if "validation" in load_from_disk(str(data_dir)):
+        counts["validation_rows"] = len(selection_rows(config, "validation"))
     differ = {k: (n, metrics.get(k)) for k, n in counts.items() if metrics.get(k) not in (None, n)}
     if differ:
         raise SystemExit(f"error: {data_dir} is not the build {run_dir.name} read: (found, recorded) {differ}")
@@ -137,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     from training.runs import RUNS_ROOT
 
     run_dir = Path(args.run) if Path(args.run).is_dir() else RUNS_ROOT / args.run
-    print(f"{run_dir}: {record_run(run_dir, args.data_dir):,} trained articles recorded in {TRAINED_IDS}")
+    print(f"{run_dir}: {record_run(run_dir, args.data_dir):,} trained rows recorded in {TRAINED_IDS}")
 
 
 if __name__ == "__main__":
