@@ -74,16 +74,16 @@ def selection_scores(run_dir: Path, slice_ids: set[str] | None = None, seen: set
 
     from service.models.topics.classifier import TopicClassifier
     from training.config import project_path
-    from training.provenance import overlap
-    from training.train_classifier import article_text, selection_rows
+    from training.provenance import overlap, trained_hashes
+    from training.train_classifier import article_text
 
     config = yaml.safe_load((run_dir / "training_config.yaml").read_text())
     classifier = TopicClassifier.load(run_dir)
     index = {label: i for i, label in enumerate(classifier.config.labels)}
     corpus = load_from_disk(str(project_path(config["data_dir"])))
     seen = seen or set()
-    scored = {
-        split: [r for r in selection_rows(config, split) if r["label_method"] == "read" and r["id"] not in seen]
+    scored = {  # the careful-read rows with a topic ("other" has none)
+        split: [r for r in corpus[split] if r["label"] and r["label_method"] == "read" and r["id"] not in seen]
         for split in ("validation", "calibration")
         if split in corpus
     }
@@ -93,10 +93,9 @@ def selection_scores(run_dir: Path, slice_ids: set[str] | None = None, seen: set
         for r in corpus.get("validation", [])
         if r["label_method"] == "section" and r["publisher_label"] in index and r["id"] not in seen
     ]
-    out: dict = {
-        "clean": bool(seen),
-        "trained_on": {k: overlap(run_dir, [r["id"] for r in v]) for k, v in scored.items()},
-    }
+    trained = trained_hashes(run_dir)
+    trained_on = {k: overlap(trained, [r["id"] for r in v]) for k, v in scored.items()}
+    out: dict = {"clean": bool(seen), "trained_on": trained_on}
     if any(out["trained_on"].values()):
         logger.warning("%s trained on some rows scored (%s): optimistic figures", run_dir, out["trained_on"])
     y_all, pred_all = [], []

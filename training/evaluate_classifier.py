@@ -35,7 +35,7 @@ from training.baselines import tfidf_logreg
 from training.calibration import expected_calibration_error
 from training.config import load_config, project_path
 from training.model_card import classifier_eval_tables, write_classifier_card
-from training.provenance import overlap, trained_count
+from training.provenance import overlap, trained_hashes
 from training.scorings import log_scoring
 from training.train_classifier import article_text, load_rows
 
@@ -170,13 +170,14 @@ def breakdown(
 
 def seen_rows(model_dir: Path, scored: dict[str, list[dict]]) -> dict:
     """How many rows of each scored set the model trained on (``training.provenance``); logged when any."""
-    counts = {name: overlap(model_dir, [r["id"] for r in rows]) for name, rows in scored.items()}
+    trained = trained_hashes(model_dir)
+    counts = {name: overlap(trained, [r["id"] for r in rows]) for name, rows in scored.items()}
     for name, count in counts.items():
         if count:
             logger.warning(
                 "%s: %d scored rows are among the model's training rows; its figures are optimistic", name, count
             )
-    return {"trained_articles": trained_count(model_dir), "scored_rows_trained_on": counts}
+    return {"trained_articles": None if trained is None else len(trained), "scored_rows_trained_on": counts}
 
 
 def per_source_tables(
@@ -187,20 +188,13 @@ def per_source_tables(
     section, scored against that label (a check that publisher-labelled sets do not get worse)."""
     validation = corpus["validation"].to_list() if "validation" in corpus else []
     labels = set(classifier.config.labels)
-    scored_validation = [
-        r
-        for r in validation
-        if (r["label_method"] == "read" and r["label"] in labels)
-        or (r["label_method"] == "section" and r["publisher_label"] in labels)
-    ]
-    scored = {"development test": test_rows, "validation": scored_validation}
+    read = [r for r in validation if r["label_method"] == "read" and r["label"] in labels]
+    publisher = [r for r in validation if r["label_method"] == "section" and r["publisher_label"] in labels]
     return {
-        "provenance": seen_rows(model_dir, scored),
+        "provenance": seen_rows(model_dir, {"development test": test_rows, "validation": read + publisher}),
         "development_test": breakdown(classifier, test_rows, "label", test_predicted),
-        "validation_read": breakdown(classifier, [r for r in validation if r["label_method"] == "read"], "label"),
-        "validation_publisher_labels": breakdown(
-            classifier, [r for r in validation if r["label_method"] == "section"], "publisher_label"
-        ),
+        "validation_read": breakdown(classifier, read, "label"),
+        "validation_publisher_labels": breakdown(classifier, publisher, "publisher_label"),
     }
 
 

@@ -52,25 +52,25 @@ def record_trained_ids(run_dir: Path, ids: Iterable[str]) -> int:
     return len(hashes)
 
 
-def trained_count(model_dir: Path) -> int | None:
+def trained_hashes(model_dir: Path) -> np.ndarray | None:
+    """The run's record (sorted id hashes), or None for a model without one."""
     path = Path(model_dir) / TRAINED_IDS
-    return len(np.load(path, allow_pickle=False)) if path.exists() else None
+    return np.load(path, allow_pickle=False) if path.exists() else None
 
 
 def trained_among(model_dir: Path, ids: Iterable[str]) -> set[str] | None:
     """The ``ids`` the model in ``model_dir`` trained on (None: the model has no record)."""
-    path = Path(model_dir) / TRAINED_IDS
-    if not path.exists():
+    trained = trained_hashes(model_dir)
+    if trained is None:
         return None
     ids = list(dict.fromkeys(ids))
-    hashes = np.array([_hash(i) for i in ids], dtype=np.uint64)
-    return {i for i, hit in zip(ids, np.isin(hashes, np.load(path, allow_pickle=False)), strict=True) if hit}
+    hits = np.isin(np.array([_hash(i) for i in ids], dtype=np.uint64), trained)
+    return {i for i, hit in zip(ids, hits, strict=True) if hit}
 
 
-def overlap(model_dir: Path, ids: Iterable[str]) -> int | None:
-    """How many of ``ids`` the model in ``model_dir`` trained on (None: the model has no record)."""
-    among = trained_among(model_dir, ids)
-    return None if among is None else len(among)
+def overlap(trained: np.ndarray | None, ids: Iterable[str]) -> int | None:
+    """How many of ``ids`` are in a record (``trained_hashes``; None: no record)."""
+    return None if trained is None else int(np.isin(id_hashes(ids), trained).sum())
 
 
 def overlap_phrase(counts: dict[str, int | None], trained: int | None) -> str:

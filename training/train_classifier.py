@@ -266,10 +266,10 @@ def finish(
 
 
 def record_ids(out_dir: Path, rows: list[dict]) -> None:
-    """Record the articles the run learns from (``training.provenance``; a corpus without ids: no record)."""
+    """Record the rows the run learns from (``training.provenance``; a corpus without ids: no record)."""
     if rows and "id" in rows[0]:
         count = record_trained_ids(out_dir, [r["id"] for r in rows])
-        logger.info("trained articles recorded: %d", count)
+        logger.info("trained rows recorded: %d", count)
 
 
 def refit_lexical(config: dict) -> dict:
