@@ -419,3 +419,36 @@ def test_clean_comparisons_leave_out_rows_any_run_trained_on_whichever_corpus_ho
     (other / TRAINED_IDS).unlink()
     with pytest.raises(SystemExit, match="no record"):
         seen_by_any([tmp_path / "model", other])
+
+
+def test_a_soup_averages_runs_trained_whole_and_records_every_row_they_trained_on(tmp_path, tiny_bert_dir):
+    """``training.soup``: the mean of two runs' encoder layers and heads, stored and calibrated like a run; its
+    record is the union of theirs; runs that cannot be averaged are refused before anything is written."""
+    import torch
+
+    from training.provenance import trained_hashes
+    from training.soup import SoupError, make_soup, mean_state
+
+    config = _tiny_run_config(tmp_path, tiny_bert_dir) | {"bf16": False, "lexical": None, "max_steps": 3}
+    config |= {"lr_layers": 0.01, "delta_rank": 16}  # full rank for the tiny BERT: storing loses nothing
+    train(config | {"run_name": "a", "seed": 1})
+    train(config | {"run_name": "b", "seed": 2, "label_source": "read"})
+    a, b = (TopicClassifier.load(tmp_path / name) for name in "ab")
+    expected = mean_state([a.head, b.head])
+    assert not torch.allclose(a.head.state_dict()["classifier.weight"], b.head.state_dict()["classifier.weight"])
+    metrics = make_soup(config | {"run_name": "soup"}, [tmp_path / "a", tmp_path / "b"])
+    made = TopicClassifier.load(tmp_path / "soup")
+    for key, value in made.head.state_dict().items():
+        torch.testing.assert_close(value, expected[key], atol=2e-3, rtol=1e-3)
+    assert made.config.delta_rank == 16 and made.config.long_text in ("head", "chunk_mean")
+    assert np.array_equal(trained_hashes(tmp_path / "soup"), np.union1d(*(trained_hashes(tmp_path / n) for n in "ab")))
+    assert metrics["soup_of"] == [str(tmp_path / "a"), str(tmp_path / "b")] and metrics["train_rows"] == 20
+    assert set(metrics["validation_macro_f1"]) == {"head", "chunk_mean"} and "calibration_macro_f1" in metrics
+    texts = ["dokter pasien rumah sakit " * 6]
+    assert abs(sum(s.score for s in made.predict(texts)[0].scores) - 1.0) < 1e-3
+    with pytest.raises(SoupError, match="at least two"):
+        make_soup(config | {"run_name": "one"}, [tmp_path / "a"])
+    train(config | {"run_name": "c", "max_length": 12})
+    with pytest.raises(SoupError, match="max_length differs"):
+        make_soup(config | {"run_name": "mixed"}, [tmp_path / "a", tmp_path / "c"])
+    assert not (tmp_path / "one").exists() and not (tmp_path / "mixed").exists()

@@ -631,18 +631,20 @@ def compressed(classifier: TopicClassifier, rank: int | None) -> TopicClassifier
 
 
 def choose_long_text(
-    config: dict, classifier: TopicClassifier, data: TrainData
+    config: dict, classifier: TopicClassifier, val_rows: list[dict]
 ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """Set the long-article strategy; return validation macro-F1 and logits of each.
 
     The strategies: first window only (``head``) vs token-weighted mean over all windows (``chunk_mean``).
     """
-    val_texts = [article_text(r) for r in data.val_rows]
+    val_texts = [article_text(r) for r in val_rows]
+    index = {label: i for i, label in enumerate(classifier.config.labels)}
+    y_val = np.array([index[r["label"]] for r in val_rows])
     logits_by_strategy = {
         s: classifier.neural_logits(val_texts, config["encode_batch_size"], s) for s in ("head", "chunk_mean")
     }
     strategy_f1 = {
-        s: float(f1_score(data.y_val, lg.argmax(1), average="macro")) for s, lg in logits_by_strategy.items()
+        s: float(f1_score(y_val, lg.argmax(1), average="macro")) for s, lg in logits_by_strategy.items()
     }
     strategy = max(strategy_f1, key=strategy_f1.get) if config.get("long_text") == "auto" else config["long_text"]
     classifier.config.long_text = strategy
@@ -650,16 +652,20 @@ def choose_long_text(
 
 
 def calibrate(
-    config: dict, classifier: TopicClassifier, data: TrainData, logits_by_strategy: dict[str, np.ndarray]
+    config: dict,
+    classifier: TopicClassifier,
+    train_rows: list[dict],
+    val_rows: list[dict],
+    logits_by_strategy: dict[str, np.ndarray],
 ) -> dict:
     """Fit what ``finish`` fits on the calibration split (reusing the validation logits when that is the split)."""
-    fit_split, fit_rows = calibration_rows(config, data.val_rows)
+    fit_split, fit_rows = calibration_rows(config, val_rows)
     fit_neural = (
         logits_by_strategy[classifier.config.long_text]
         if fit_split == "validation"
         else classifier.neural_logits([article_text(r) for r in fit_rows], config["encode_batch_size"])
     )
-    return finish(classifier, config, data.train_rows, fit_split, fit_rows, fit_neural)
+    return finish(classifier, config, train_rows, fit_split, fit_rows, fit_neural)
 
 
 def run_metrics(
@@ -704,8 +710,8 @@ def train(config: dict) -> dict:
     trained_at = time.perf_counter()
     classifier = build_classifier(config, backbone, fit.head, labels)
     classifier = compressed(classifier, config.get("delta_rank"))
-    strategy_f1, logits_by_strategy = choose_long_text(config, classifier, data)
-    calibration = calibrate(config, classifier, data, logits_by_strategy)
+    strategy_f1, logits_by_strategy = choose_long_text(config, classifier, data.val_rows)
+    calibration = calibrate(config, classifier, data.train_rows, data.val_rows, logits_by_strategy)
     classifier.save_pretrained(out_dir)
     metrics = run_metrics(config, backbone, data, fit, strategy_f1, classifier.config.long_text) | calibration
     metrics["seconds"] = {
