@@ -446,6 +446,16 @@ def test_a_soup_averages_runs_trained_whole_and_records_every_row_they_trained_o
     assert set(metrics["validation_macro_f1"]) == {"head", "chunk_mean"} and "calibration_macro_f1" in metrics
     texts = ["dokter pasien rumah sakit " * 6]
     assert abs(sum(s.score for s in made.predict(texts)[0].scores) - 1.0) < 1e-3
+    # the card says it is a soup and gives each run's data and cost
+    from training.model_card import _classifier_training_section
+
+    saved = yaml.safe_load((tmp_path / "soup" / "training_config.yaml").read_text())
+    card = _classifier_training_section(json.loads((tmp_path / "soup" / "config.json").read_text()), metrics, saved)
+    assert "model soup" in card and "- `a`: label source\n`all` — 20 training rows" in card
+    assert "- `b`: label source\n`read` — 10 training rows" in card
+    total = metrics["seconds"]["averaging"] + sum(i["metrics"]["seconds"]["total"] for i in metrics["ingredients"])
+    assert metrics["seconds"]["total"] == round(total, 1)
+    assert f"training in all (runs + averaging):\n{metrics['seconds']['total']} s;" in card
     with pytest.raises(SoupError, match="at least two"):
         make_soup(config | {"run_name": "one"}, [tmp_path / "a"])
     train(config | {"run_name": "c", "max_length": 12})

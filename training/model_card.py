@@ -283,13 +283,10 @@ def _sections_phrase(train: dict, training: dict) -> str:
     return f"; publisher-section rows at weight {training.get('publisher_weight')}"
 
 
-def _classifier_training_section(config: dict, train: dict, training: dict) -> str:
-    """How the model was trained: data, windows, epochs, wall time and size."""
+def _run_phrase(config: dict, train: dict, training: dict) -> str:
+    """One training run: its data, windows, schedule, wall time and peak RSS."""
     seconds = train.get("seconds", {})
-    return f"""## Training
-
-`python -m training.train_classifier` with exactly the config in `training_config.yaml` (output
-directory `{training.get("output_dir")}`, then copied here): label source
+    return f"""label source
 `{train.get("label_source")}` — {train.get("train_rows")} training rows, {train.get("train_rows_read")} of them
 careful-read, {train.get("train_auxiliary_rows")} headlines/sentences at weight {training.get("aux_weight")}{
         _sections_phrase(train, training)
@@ -299,8 +296,35 @@ careful-read, {train.get("train_auxiliary_rows")} headlines/sentences at weight 
 {training.get("eval_every") or 1} epoch, best at epoch {train.get("best_epoch")} by validation macro-F1 on
 careful-read rows (early stopping: patience {training.get("patience")}); bf16 autocast: {train.get("bf16")};
 seed {training.get("seed")}. Wall time {seconds.get("total")} s (caching {seconds.get("cache_lower_layers")} s,
-training {seconds.get("train")} s) on {train.get("cpu", "a 2-core CPU")}; peak RSS {train.get("peak_rss_mb")} MB;
-artifact {train.get("artifact_bytes", 0) / 1e6:.1f} MB.{_refit_phrase(config, train)}
+training {seconds.get("train")} s) on {train.get("cpu", "a 2-core CPU")}; peak RSS {train.get("peak_rss_mb")} MB"""
+
+
+def _classifier_training_section(config: dict, train: dict, training: dict) -> str:
+    """How the model was trained: data, windows, epochs, wall time and size (for a soup, of each run)."""
+    size = f"artifact {train.get('artifact_bytes', 0) / 1e6:.1f} MB"
+    if not train.get("ingredients"):
+        return f"""## Training
+
+`python -m training.train_classifier` with exactly the config in `training_config.yaml` (output
+directory `{training.get("output_dir")}`, then copied here): {_run_phrase(config, train, training)};
+{size}.{_refit_phrase(config, train)}
+"""
+    runs = "\n".join(
+        f"- `{Path(r['run']).name}`: {_run_phrase(config, r['metrics'], r['config'])}." for r in train["ingredients"]
+    )
+    rank = config.get("delta_rank")
+    return f"""## Training
+
+The encoder is a *model soup* (`python -m training.soup`, config in `training_config.yaml`, output directory
+`{training.get("output_dir")}`, then copied here): the mean of the encoder layers and heads of the
+{len(train["ingredients"])} runs below, each trained by `python -m training.train_classifier` from the same
+backbone, stored at rank {rank} (`delta_rank`); then long-text pooling chosen on validation, the lexical half
+fitted on `{train.get("label_source")}` rows and calibration fitted, as after training. The soup's record of
+trained rows is the union of the runs' ({train.get("train_rows")} rows). Averaging: {train["seconds"]["averaging"]} s,
+peak RSS {train.get("peak_rss_mb")} MB on {train.get("cpu")}; training in all (runs + averaging):
+{train["seconds"]["total"]} s; {size}.
+
+{runs}
 """
 
 

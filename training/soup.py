@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 
 from service.models.topics.classifier import TopicClassifier
 from training.config import config_from_args, project_path, write_training_outputs
@@ -82,6 +83,13 @@ def union_record(runs: list[Path]) -> np.ndarray:
     return reduce(np.union1d, records)
 
 
+def ingredient(run: Path) -> dict:
+    """What a card says of a run in the soup: its name, training config and metrics (without the history)."""
+    metrics = json.loads((run / "train_metrics.json").read_text())
+    config = yaml.safe_load((run / "training_config.yaml").read_text())
+    return {"run": shown(run), "config": config, "metrics": {k: v for k, v in metrics.items() if k != "history"}}
+
+
 def make_soup(config: dict, runs: list[Path]) -> dict:
     """Average ``runs``, fit what follows the encoder, save into a new run directory; return its metrics."""
     if len(runs) < 2:
@@ -101,20 +109,25 @@ def make_soup(config: dict, runs: list[Path]) -> dict:
     calibration = calibrate(config, classifier, train_rows, val_rows, logits_by_strategy)
     classifier.save_pretrained(out_dir)
     np.save(out_dir / TRAINED_IDS, trained)
-    ingredients = [json.loads((run / "train_metrics.json").read_text()) for run in runs]
+    ingredients = [ingredient(run) for run in runs]
+    averaging = round(time.perf_counter() - started, 1)  # the soup's own cost; "total" adds its runs' wall time
     metrics = {
         "soup_of": config["soup_of"],
         "label_source": config.get("label_source", "all"),
         "train_rows": len(trained),
-        "train_rows_read": max(m.get("train_rows_read") or 0 for m in ingredients),
+        "train_rows_read": max(i["metrics"].get("train_rows_read") or 0 for i in ingredients),
         "validation_rows": len(val_rows),
         "trainable_layers": classifier.config.trainable_layers,
+        "backbone_layers": ingredients[0]["metrics"].get("backbone_layers"),
         "max_length": classifier.config.max_length,
         "validation_macro_f1": {s: round(f, 4) for s, f in strategy_f1.items()},
         "long_text_strategy": classifier.config.long_text,
         **calibration,
-        "ingredient_seconds": sum(m["seconds"]["total"] for m in ingredients),
-        "seconds": {"total": round(time.perf_counter() - started, 1)},
+        "seconds": {
+            "averaging": averaging,
+            "total": round(averaging + sum(i["metrics"]["seconds"]["total"] for i in ingredients), 1),
+        },
+        "ingredients": ingredients,
     }
     return write_training_outputs(out_dir, config, metrics)
 
