@@ -423,42 +423,69 @@ def test_clean_comparisons_leave_out_rows_any_run_trained_on_whichever_corpus_ho
 
 def test_a_soup_averages_runs_trained_whole_and_records_every_row_they_trained_on(tmp_path, tiny_bert_dir):
     """``training.soup``: the mean of two runs' encoder layers and heads, stored and calibrated like a run; its
-    record is the union of theirs; runs that cannot be averaged are refused before anything is written."""
+    record is the union of theirs and the lexical half's; runs that cannot make a sound soup are refused before
+    anything is written."""
     import torch
 
-    from training.provenance import trained_hashes
-    from training.soup import SoupError, make_soup, mean_state
+    from training.model_card import _classifier_training_section
+    from training.provenance import record_run, trained_hashes
+    from training.soup import SoupError, main, make_soup
 
     config = _tiny_run_config(tmp_path, tiny_bert_dir) | {"bf16": False, "lexical": None, "max_steps": 3}
     config |= {"lr_layers": 0.01, "delta_rank": 16}  # full rank for the tiny BERT: storing loses nothing
-    train(config | {"run_name": "a", "seed": 1})
-    train(config | {"run_name": "b", "seed": 2, "label_source": "read"})
-    a, b = (TopicClassifier.load(tmp_path / name) for name in "ab")
-    expected = mean_state([a.head, b.head])
-    assert not torch.allclose(a.head.state_dict()["classifier.weight"], b.head.state_dict()["classifier.weight"])
-    metrics = make_soup(config | {"run_name": "soup"}, [tmp_path / "a", tmp_path / "b"])
+    train(config | {"run_name": "a", "seed": 1, "label_source": "read"})
+    train(config | {"run_name": "b", "seed": 2, "label_source": "read", "max_train_per_label": 1})
+    a, b = (TopicClassifier.load(tmp_path / name).head.state_dict() for name in "ab")
+    assert not torch.allclose(a["classifier.weight"], b["classifier.weight"])
+    runs = [tmp_path / "b", tmp_path / "a"]
+    records = [trained_hashes(run) for run in runs]
+    assert len(records[0]) < len(records[1]) == 10  # b: the careful-read among one row per label; a: all 10
+    metrics = make_soup(config | {"run_name": "soup", "label_source": "all"}, runs)
     made = TopicClassifier.load(tmp_path / "soup")
     for key, value in made.head.state_dict().items():
-        torch.testing.assert_close(value, expected[key], atol=2e-3, rtol=1e-3)
-    assert made.config.delta_rank == 16 and made.config.long_text in ("head", "chunk_mean")
-    assert np.array_equal(trained_hashes(tmp_path / "soup"), np.union1d(*(trained_hashes(tmp_path / n) for n in "ab")))
-    assert metrics["soup_of"] == [str(tmp_path / "a"), str(tmp_path / "b")] and metrics["train_rows"] == 20
-    assert set(metrics["validation_macro_f1"]) == {"head", "chunk_mean"} and "calibration_macro_f1" in metrics
+        torch.testing.assert_close(value, (a[key].float() + b[key].float()) / 2, atol=2e-3, rtol=1e-3)
+    assert TopicClassifier.load(tmp_path / "a").head.state_dict()["classifier.weight"].equal(a["classifier.weight"])
+    assert made.config.delta_rank == 16
+    # the record: both runs' rows and the lexical half's (label_source all: every training row)
+    assert len(trained_hashes(tmp_path / "soup")) == metrics["train_rows"] == 20
+    assert np.isin(np.union1d(*records), trained_hashes(tmp_path / "soup")).all()
+    assert metrics["soup_of"] == [str(run) for run in runs] and "calibration_macro_f1" in metrics
+    assert set(metrics["validation_macro_f1"]) == {"head", "chunk_mean"}
     texts = ["dokter pasien rumah sakit " * 6]
     assert abs(sum(s.score for s in made.predict(texts)[0].scores) - 1.0) < 1e-3
     # the card says it is a soup and gives each run's data and cost
-    from training.model_card import _classifier_training_section
-
     saved = yaml.safe_load((tmp_path / "soup" / "training_config.yaml").read_text())
     card = _classifier_training_section(json.loads((tmp_path / "soup" / "config.json").read_text()), metrics, saved)
-    assert "model soup" in card and "- `a`: label source\n`all` — 20 training rows" in card
-    assert "- `b`: label source\n`read` — 10 training rows" in card
+    assert "model soup" in card and "- `a`: label source\n`read` — 10 training rows" in card
+    assert "- `b`: label source\n`read` — 3 training rows" in card and "stored at rank 16" in card
     total = metrics["seconds"]["averaging"] + sum(i["metrics"]["seconds"]["total"] for i in metrics["ingredients"])
-    assert metrics["seconds"]["total"] == round(total, 1)
-    assert f"training in all (runs + averaging):\n{metrics['seconds']['total']} s;" in card
-    with pytest.raises(SoupError, match="at least two"):
-        make_soup(config | {"run_name": "one"}, [tmp_path / "a"])
+    assert (
+        metrics["seconds"]["total"] == round(total, 1)
+        and f"in all (runs + soup): {metrics['seconds']['total']} s" in card
+    )
+    # refused before any work: one run, a run twice, writing over a run, a soup as a run, another corpus
+    refusals = {
+        "one": ([tmp_path / "a"], {}, "at least two"),
+        "twice": ([tmp_path / "a", tmp_path / "a"], {}, "named twice"),
+        "a": (runs, {"overwrite": True}, "one of its runs"),
+        "nested": ([tmp_path / "a", tmp_path / "soup"], {}, "itself a soup"),
+        "other": (runs, {"data_dir": str(_tiny_topics(tmp_path / "other"))}, "not "),
+    }
+    for name, (chosen, extra, message) in refusals.items():
+        with pytest.raises(SoupError, match=message):
+            make_soup(config | {"run_name": name} | extra, chosen)
+    assert (tmp_path / "a" / "train_metrics.json").exists()
     train(config | {"run_name": "c", "max_length": 12})
     with pytest.raises(SoupError, match="max_length differs"):
         make_soup(config | {"run_name": "mixed"}, [tmp_path / "a", tmp_path / "c"])
-    assert not (tmp_path / "one").exists() and not (tmp_path / "mixed").exists()
+    # a rebuild moved training rows into validation: the runs saw them, so no soup is fitted there
+    _tiny_topics(tmp_path / "topics", validation_ids="t")
+    with pytest.raises(SoupError, match="trained on 5 of the validation rows"):
+        make_soup(config | {"run_name": "leaky"}, runs)
+    assert not any((tmp_path / name).exists() for name in ("one", "twice", "nested", "other-soup", "mixed", "leaky"))
+    with pytest.raises(SystemExit, match="is a soup"):  # its record cannot be rebuilt from its config
+        record_run(tmp_path / "soup")
+    # the command line: runs before and after --config, --set last; errors as one line
+    with pytest.raises(SystemExit, match="error: .*named twice"):
+        run = str(tmp_path / "a")
+        main([run, "--config", "configs/classifier.yaml", run, "--set", f"data_dir={config['data_dir']}", "run_name=x"])

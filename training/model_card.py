@@ -313,16 +313,18 @@ directory `{training.get("output_dir")}`, then copied here): {_run_phrase(config
         f"- `{Path(r['run']).name}`: {_run_phrase(config, r['metrics'], r['config'])}." for r in train["ingredients"]
     )
     rank = config.get("delta_rank")
+    stored = f"stored at rank {rank} (`delta_rank`)" if rank else "stored whole"
+    pooling = "chosen" if training.get("long_text") == "auto" else f"set to `{config.get('long_text')}`, both scored"
     return f"""## Training
 
 The encoder is a *model soup* (`python -m training.soup`, config in `training_config.yaml`, output directory
 `{training.get("output_dir")}`, then copied here): the mean of the encoder layers and heads of the
 {len(train["ingredients"])} runs below, each trained by `python -m training.train_classifier` from the same
-backbone, stored at rank {rank} (`delta_rank`); then long-text pooling chosen on validation, the lexical half
-fitted on `{train.get("label_source")}` rows and calibration fitted, as after training. The soup's record of
-trained rows is the union of the runs' ({train.get("train_rows")} rows). Averaging: {train["seconds"]["averaging"]} s,
-peak RSS {train.get("peak_rss_mb")} MB on {train.get("cpu")}; training in all (runs + averaging):
-{train["seconds"]["total"]} s; {size}.
+backbone, {stored}; then long-text pooling {pooling} on validation, the lexical half fitted on
+`{train.get("label_source")}` rows and calibration fitted, as after training. The soup's record of trained
+rows is the union of the runs' and the lexical half's ({train.get("train_rows")} rows). Loading, averaging and
+fitting: {train["seconds"]["averaging"]} s, peak RSS {train.get("peak_rss_mb")} MB on {train.get("cpu")}; training
+in all (runs + soup): {train["seconds"]["total"]} s; {size}.{_refit_phrase(config, train)}
 
 {runs}
 """

@@ -105,6 +105,8 @@ def record_run(run_dir: Path, data_dir: Path | None = None) -> int:
     metrics_path = run_dir / "train_metrics.json"
     metrics = json.loads(metrics_path.read_text())
     own = project_path(config["data_dir"])
+    if "soup_of" in metrics:
+        raise SystemExit(f"error: {run_dir.name} is a soup: its record is the union of its runs' (training.soup)")
     if data_dir is None and "lexical_refit_seconds" in metrics:
         raise SystemExit(
             f"error: {run_dir.name} was refit (stage=lexical) after training, so its files do not tell when it "

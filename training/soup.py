@@ -4,14 +4,17 @@
 
 Runs fine-tuned whole from the same backbone stay close enough in weight space that the mean of their layers
 and heads is itself a model, often better than each, at the cost of one model when served. The soup is
-stored like a trained run (``build/runs/NAME``, at ``delta_rank``), then the long-text strategy is chosen
-on validation and the lexical half, temperature and threshold are fitted on calibration, as
-``train_classifier`` does after training. Its ``trained_ids.npy`` is the union of the runs' records, so
-``compare_runs --clean`` scores it, and them, on rows none trained on. Whether it ships is decided there.
+stored like a trained run (``build/runs/NAME``, at ``delta_rank``), then long-text pooling is scored on
+validation (and chosen there with ``long_text: auto``) and the lexical half, temperature and threshold are
+fitted on calibration, as ``train_classifier`` does after training. Runs must have read the config's
+``data_dir`` and trained on none of its validation or calibration rows. Its ``trained_ids.npy`` is the
+union of the runs' records and the lexical half's rows, so ``compare_runs --clean`` scores it, and them, on
+rows none trained on. Whether it ships is decided there.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import time
@@ -23,13 +26,16 @@ import numpy as np
 import torch
 import yaml
 
+import training.runs as run_dirs
+from service.backbone.resolve import BackboneError
 from service.models.topics.classifier import TopicClassifier
-from training.config import config_from_args, project_path, write_training_outputs
-from training.provenance import TRAINED_IDS, trained_hashes
-from training.runs import RunDirError, prepare_run_dir, shown
+from training.config import apply_overrides, load_config, project_path, write_training_outputs
+from training.provenance import TRAINED_IDS, id_hashes, overlap, trained_hashes
+from training.runs import RunDirError, prepare_run_dir, run_dir, shown
 from training.train_classifier import (
     KIND,
     calibrate,
+    calibration_rows,
     choose_long_text,
     compressed,
     load_train_rows,
@@ -63,14 +69,14 @@ def mean_state(heads: list[torch.nn.Module]) -> dict[str, torch.Tensor]:
 
 
 def soup(classifiers: list[TopicClassifier], rank: int | None) -> TopicClassifier:
-    """One classifier whose encoder layers and head are the mean of ``classifiers``', stored as the backbone + a
-    rank-``rank`` change (what loads is what is scored); settings from the first, lexical half unfitted."""
+    """One classifier whose encoder layers and head are the mean of ``classifiers``' (left unchanged), stored as
+    the backbone + a rank-``rank`` change (None: full weights; what loads is what is scored); settings from the
+    first, lexical half unfitted."""
     first = classifiers[0]
-    head = first.head
+    head = copy.deepcopy(first.head)
     head.load_state_dict(mean_state([c.head for c in classifiers]))
-    averaged = TopicClassifier.from_torch(
-        first.backbone, first.tokenizer, head, replace(first.config, lexical_weight=0.0), first.resolved, None
-    )
+    config = replace(first.config, lexical_weight=0.0, delta_rank=None)
+    averaged = TopicClassifier.from_torch(first.backbone, first.tokenizer, head, config, first.resolved, None)
     return compressed(averaged, rank)
 
 
@@ -85,32 +91,63 @@ def union_record(runs: list[Path]) -> np.ndarray:
 
 def ingredient(run: Path) -> dict:
     """What a card says of a run in the soup: its name, training config and metrics (without the history)."""
-    metrics = json.loads((run / "train_metrics.json").read_text())
-    config = yaml.safe_load((run / "training_config.yaml").read_text())
+    try:
+        metrics = json.loads((run / "train_metrics.json").read_text())
+        config = yaml.safe_load((run / "training_config.yaml").read_text())
+    except FileNotFoundError as error:
+        raise SoupError(f"{shown(run)} is not a finished training run ({Path(error.filename).name} missing)") from None
+    if "soup_of" in metrics:
+        raise SoupError(f"{shown(run)} is itself a soup: name the runs it averages instead")
     return {"run": shown(run), "config": config, "metrics": {k: v for k, v in metrics.items() if k != "history"}}
+
+
+def check_runs(config: dict, runs: list[Path]) -> list[dict]:
+    """Refuse what cannot make a sound soup before any work: fewer than two runs, a run named twice, an output
+    directory that is one of the runs (``overwrite`` would delete it), a run that is not finished, is a soup,
+    or read another corpus than ``data_dir`` (its rows could sit in today's validation or calibration)."""
+    if len(runs) < 2:
+        raise SoupError("a soup needs at least two runs")
+    if len(set(runs)) < len(runs):
+        raise SoupError("a run is named twice")
+    out_dir = run_dir(config, KIND)
+    if any(out_dir == run or out_dir.is_relative_to(run) for run in runs):
+        raise SoupError(f"the soup would be written into {shown(out_dir)}, one of its runs: choose another run_name")
+    ingredients = [ingredient(run) for run in runs]
+    data_dir = project_path(config["data_dir"]).resolve()
+    for item in ingredients:
+        if project_path(item["config"]["data_dir"]).resolve() != data_dir:
+            raise SoupError(f"{item['run']} read {item['config']['data_dir']}, not {config['data_dir']}")
+    return ingredients
 
 
 def make_soup(config: dict, runs: list[Path]) -> dict:
     """Average ``runs``, fit what follows the encoder, save into a new run directory; return its metrics."""
-    if len(runs) < 2:
-        raise SoupError("a soup needs at least two runs")
-    started = time.perf_counter()
-    classifiers = [TopicClassifier.load(run) for run in runs]
-    check_compatible(classifiers, [shown(run) for run in runs])
+    runs = [Path(run).resolve() for run in runs]
+    ingredients = check_runs(config, runs)
     trained = union_record(runs)
+    started = time.perf_counter()
+    first = TopicClassifier.load(runs[0])
+    shared = (first.backbone, first.tokenizer, first.resolved)  # one backbone in memory (heads are copies)
+    classifiers = [first, *(TopicClassifier.load(run, shared_backbone=shared) for run in runs[1:])]
+    check_compatible(classifiers, [shown(run) for run in runs])
+    val_rows = selection_rows(config, "validation")
+    fit_split, fit_rows = calibration_rows(config, val_rows)
+    seen = overlap(trained, [r["id"] for r in val_rows + (fit_rows if fit_split != "validation" else [])])
+    if seen:
+        splits = "validation" if fit_split == "validation" else f"validation and {fit_split}"
+        raise SoupError(f"the runs trained on {seen} of the {splits} rows of {config['data_dir']}: rebuilt since?")
     out_dir = prepare_run_dir(config, KIND)
     config = config | {"output_dir": shown(out_dir), "soup_of": [shown(run) for run in runs]}
     seed_everything(config["seed"])
     classifier = soup(classifiers, config.get("delta_rank"))
-    del classifiers
-    val_rows = selection_rows(config, "validation")
-    train_rows = load_train_rows(config)  # the lexical half learns from these rows
+    del classifiers, first
+    train_rows = load_train_rows(config)  # the lexical half learns from these rows: recorded too
+    trained = np.union1d(trained, id_hashes(r["id"] for r in train_rows))
     strategy_f1, logits_by_strategy = choose_long_text(config, classifier, val_rows)
     calibration = calibrate(config, classifier, train_rows, val_rows, logits_by_strategy)
     classifier.save_pretrained(out_dir)
     np.save(out_dir / TRAINED_IDS, trained)
-    ingredients = [ingredient(run) for run in runs]
-    averaging = round(time.perf_counter() - started, 1)  # the soup's own cost; "total" adds its runs' wall time
+    averaging = round(time.perf_counter() - started, 1)  # loading, averaging, fitting: the soup's own cost
     metrics = {
         "soup_of": config["soup_of"],
         "label_source": config.get("label_source", "all"),
@@ -123,7 +160,7 @@ def make_soup(config: dict, runs: list[Path]) -> dict:
         "validation_macro_f1": {s: round(f, 4) for s, f in strategy_f1.items()},
         "long_text_strategy": classifier.config.long_text,
         **calibration,
-        "seconds": {
+        "seconds": {  # "total": what the model cost, its runs' wall time included
             "averaging": averaging,
             "total": round(averaging + sum(i["metrics"]["seconds"]["total"] for i in ingredients), 1),
         },
@@ -132,17 +169,30 @@ def make_soup(config: dict, runs: list[Path]) -> dict:
     return write_training_outputs(out_dir, config, metrics)
 
 
+def find_runs(names: list[str]) -> list[Path]:
+    """Runs by name (under ``build/runs``) or by path (one with a ``/``, or an existing directory)."""
+    return [
+        project_path(name).resolve() if "/" in name or project_path(name).is_dir() else run_dirs.RUNS_ROOT / name
+        for name in names
+    ]
+
+
 def main(argv: list[str] | None = None) -> None:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", help="finished runs (names under build/runs, or paths)")
-    args, rest = parser.parse_known_args(argv)
-    config = config_from_args(__doc__, "configs/classifier.yaml", rest)
-    runs = [project_path(f"build/runs/{r}") if len(Path(r).parts) == 1 else project_path(r) for r in args.runs]
+    parser.add_argument("--config", default="configs/classifier.yaml", help="data_dir, label_source, lexical, ...")
+    parser.add_argument(
+        "--set", nargs="*", action="extend", default=[], metavar="KEY=VALUE", help="override config values (YAML)"
+    )
+    args = parser.parse_intermixed_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = apply_overrides(load_config(project_path(args.config)), args.set)
+    torch.set_num_threads(config.get("threads") or torch.get_num_threads())
     try:
-        print(json.dumps(make_soup(config, runs), indent=2))
-    except (RunDirError, SoupError) as error:
+        print(json.dumps(make_soup(config, find_runs(args.runs)), indent=2))
+    except (RunDirError, SoupError, BackboneError) as error:
         raise SystemExit(f"error: {error}") from None
 
 
