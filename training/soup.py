@@ -30,6 +30,7 @@ import training.runs as run_dirs
 from service.backbone.resolve import BackboneError
 from service.models.topics.classifier import TopicClassifier
 from training.config import apply_overrides, load_config, project_path, write_training_outputs
+from training.promote import PromoteError, find_run
 from training.provenance import TRAINED_IDS, id_hashes, overlap, trained_hashes
 from training.runs import RunDirError, prepare_run_dir, run_dir, shown
 from training.train_classifier import (
@@ -169,14 +170,6 @@ def make_soup(config: dict, runs: list[Path]) -> dict:
     return write_training_outputs(out_dir, config, metrics)
 
 
-def find_runs(names: list[str]) -> list[Path]:
-    """Runs by name (under ``build/runs``) or by path (one with a ``/``, or an existing directory)."""
-    return [
-        project_path(name).resolve() if "/" in name or project_path(name).is_dir() else run_dirs.RUNS_ROOT / name
-        for name in names
-    ]
-
-
 def main(argv: list[str] | None = None) -> None:
     import argparse
 
@@ -191,8 +184,9 @@ def main(argv: list[str] | None = None) -> None:
     config = apply_overrides(load_config(project_path(args.config)), args.set)
     torch.set_num_threads(config.get("threads") or torch.get_num_threads())
     try:
-        print(json.dumps(make_soup(config, find_runs(args.runs)), indent=2))
-    except (RunDirError, SoupError, BackboneError) as error:
+        runs = [find_run(run, run_dirs.RUNS_ROOT) for run in args.runs]  # as promote finds them: finished runs
+        print(json.dumps(make_soup(config, runs), indent=2))
+    except (RunDirError, SoupError, BackboneError, PromoteError) as error:
         raise SystemExit(f"error: {error}") from None
 
 
