@@ -170,3 +170,53 @@ def test_a_named_draw_is_made_once_and_recorded_as_ids(tmp_path, monkeypatch):
     config["draw"]["more"]["strata"][0]["quota"] = 20  # a recorded draw is not drawn again
     cmd_batches(config)
     assert (tmp_path / "draws" / "more.txt").read_text().split() == drawn
+
+
+def test_a_recheck_rereads_single_read_training_articles_and_reports_apart(tmp_path, monkeypatch):
+    """A recheck writes second-reading batches for its ids only; held-out or double-read articles are
+    refused; its readings are recorded under its name and its agreement is reported on its own, leaving
+    the sets' figures as they were."""
+    from datasets import Dataset, DatasetDict
+
+    from training.annotation import cmd_agreement, cmd_batches, cmd_collect
+
+    rows = [{"id": f"a{i}", "title": f"judul {i}", "text": f"isi berita {i} " * 5, "source": "s", "is_aux": False,
+             "label": "economy"} for i in range(6)]  # fmt: skip
+    DatasetDict({"train": Dataset.from_list(rows)}).save_to_disk(str(tmp_path / "topics"))
+    reads = [Read("a0", "train", "r1", "economy"), Read("a1", "train", "r1", "law"),
+             Read("a2", "train", "r1", "sport"), Read("a2", "train", "r2", "sport"),
+             Read("a3", "gold", "r1", "health"), Read("a4", "train", "r1", "world")]  # fmt: skip
+    save_reads(tmp_path / "reads", reads)
+    names = ("reads", "adjudication", "agreement", "batches", "draws", "rechecks")
+    config = {"seed": 3, "data_dir": str(tmp_path / "topics"), "excerpt_chars": 60, "batch_size": 8, "draw": {},
+              "files": {k: str(tmp_path / k) for k in names} | {"adjudication": str(tmp_path / "adj.tsv"),
+                                                               "agreement": str(tmp_path / "agr.json")}}  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rechecks").mkdir()
+    for bad in ("a0\na2\n", "a0\na3\n", "a0\na5\n"):  # double-read, held-out (gold), never read
+        (tmp_path / "rechecks" / "rc.txt").write_text(bad)
+        with pytest.raises(ValueError, match="only training articles read once"):
+            cmd_batches(config)
+    (tmp_path / "rechecks" / "rc.txt").write_text("a0\na1\n")
+    cmd_batches(config, batch_size=1)
+    manifest = json.loads((tmp_path / "batches" / "manifest.json").read_text())
+    assert sorted(i for e in manifest.values() for i in e["ids"]) == ["a0", "a1"]
+    assert set(manifest) == {"rc-r2-001", "rc-r2-002"} and all(e["recheck"] == "rc" for e in manifest.values())
+    text = (tmp_path / "batches" / "rc-r2-001.txt").read_text()
+    assert "JUDUL" in text and "economy" not in text and "law" not in text  # no earlier label shown
+    for batch in manifest:
+        labels = tmp_path / f"{batch}.tsv"
+        labels.write_text(f"{manifest[batch]['ids'][0]}\teconomy\t\n")
+        with pytest.raises(SystemExit, match="reader is named rc-"):
+            cmd_collect(config, batch, labels, "someone")
+        cmd_collect(config, batch, labels, batch)
+    cmd_batches(config)  # nothing left to read
+    assert json.loads((tmp_path / "batches" / "manifest.json").read_text()) == {}
+    report = cmd_agreement(config)
+    assert report["overall"]["articles"] == 1 and report["overall"]["agreement"] == 1.0  # a2 only, as before
+    rc = report["per_recheck"]["rc"]
+    assert (rc["articles"], rc["read_twice"], rc["double_read"]["agreement"]) == (2, 2, 0.5)
+    assert (rc["awaiting_adjudication"], rc["without_final_label"], rc["final_label_changed"]) == (1, 1, 0)
+    (tmp_path / "adj.tsv").write_text("id\tlabel\tsecond\trule\na1\teconomy\t\t2\n")
+    rc = cmd_agreement(config)["per_recheck"]["rc"]
+    assert (rc["awaiting_adjudication"], rc["without_final_label"], rc["final_label_changed"]) == (0, 0, 1)

@@ -139,6 +139,9 @@ def test_label_sources_choose_rows_and_weights_and_all_windows_train_more_items(
     assert {r["weight"] for r in rows if r["label_method"] == "read"} == {1.0}
     with pytest.raises(ValueError):
         load_train_rows(config | {"label_source": "publisher"})
+    (tmp_path / "under_review.txt").write_text("t1\nt3\nt0\nnot-an-id\n")  # t1, t3 read; t0 a section row
+    kept = load_train_rows(config | {"label_source": "read", "exclude_ids": str(tmp_path / "under_review.txt")})
+    assert len(kept) == 8 and not {"t0", "t1", "t3"} & {r["id"] for r in kept}
     first = train(config | {"label_source": "read", "bf16": False})
     every = train(config | {"label_source": "read", "bf16": False, "train_windows": 3})
     assert first["train_rows"] == every["train_rows"] == 10

@@ -14,6 +14,12 @@ text and stay in ``build/``. What is committed is ids and labels only:
 - ``docs/annotations/adjudication.tsv``: ``id, label, second, rule`` for the double-read articles
   whose readers disagreed, decided by the guide (``rule`` names the boundary rule used).
 
+A *recheck* (``files.rechecks/NAME.txt``, ids only) gives single-read training articles a second,
+independent reading; disagreements are adjudicated as usual. The list may be chosen by any means (e.g.
+the reads a model trained on them still labels otherwise): the second reader sees no label and no model
+output, so nothing but reading decides. Rechecked articles are left out of the agreement figures of the
+sets and draws (they were chosen as doubtful) and reported on their own.
+
 Nothing here chooses a label: the code draws articles, checks reader files and combines labels
 that readers wrote.
 """
@@ -306,7 +312,47 @@ def _paths(config: dict) -> dict[str, Path]:
     return {k: project_path(v) for k, v in config["files"].items()}
 
 
-def cmd_batches(config: dict, top_up: bool = False) -> None:
+def load_rechecks(config: dict) -> dict[str, list[str]]:
+    """Each recheck's ids (``files.rechecks/NAME.txt``), by name; {} when there are none."""
+    folder = project_path(config["files"]["rechecks"]) if "rechecks" in config["files"] else None
+    if folder is None or not folder.exists():
+        return {}
+    return {f.stem: f.read_text().split() for f in sorted(folder.glob("*.txt"))}
+
+
+def recheck_batches(
+    config: dict, read_by: dict[str, set[str]], set_of: dict[str, str], by_id: dict[str, dict], batch_size: int
+) -> dict[str, dict]:
+    """Write the second readings rechecks still need (``NAME-r2-NNN``); return their manifest entries.
+
+    Only training articles read exactly once can be rechecked: held-out sets (gold, calibration, transfer)
+    must not be re-read by a chosen list, and double-read articles already had their check (their
+    agreement counts in the sets' figures, which leave rechecked articles out)."""
+    manifest = {}
+    for name, ids in load_rechecks(config).items():
+        held_out = sorted({set_of[i] for i in ids if i in set_of and set_of[i] != "train"})
+        earlier = {i: [r for r in read_by.get(i, ()) if not r.startswith(f"{name}-")] for i in ids}
+        not_single = [i for i, readers in earlier.items() if len(readers) != 1]
+        if held_out or not_single:
+            raise ValueError(
+                f"recheck {name}: only training articles read once can be rechecked "
+                f"({len(not_single)} read {{0, 2+}} times, e.g. {not_single[:1]}; held-out sets {held_out})"
+            )
+        todo = sorted((i for i in ids if len(read_by[i]) == 1), key=lambda i: _rank(config["seed"], name, i))
+        for start in range(0, len(todo), batch_size):
+            chunk = todo[start : start + batch_size]
+            batch = f"{name}-r2-{start // batch_size + 1:03d}"
+            write_batch(
+                project_path(config["files"]["batches"]) / f"{batch}.txt",
+                [by_id[i] for i in chunk],
+                config["excerpt_chars"],
+            )
+            manifest[batch] = {"set": "train", "round": 2, "ids": chunk, "recheck": name}
+        logger.info("recheck %s: %d ids, %d awaiting their second reading", name, len(ids), len(todo))
+    return manifest
+
+
+def cmd_batches(config: dict, top_up: bool = False, batch_size: int | None = None) -> None:
     from datasets import load_from_disk
 
     paths = _paths(config)
@@ -349,7 +395,7 @@ def cmd_batches(config: dict, top_up: bool = False) -> None:
         plan[draw_name] = {"set": set_name, "ids": ids, "twice": twice, "strata": Counter(name for name, _ in new)}
     # Round 1: every article of the set; round 2: the `twice` ones. Readings still missing become
     # batches; the two readings of an article are in different batches (different readers).
-    batch_size = config["batch_size"]
+    batch_size = batch_size or config["batch_size"]
     out_dir = paths["batches"]
     manifest = {}
     for set_name, item in plan.items():
@@ -362,6 +408,7 @@ def cmd_batches(config: dict, top_up: bool = False) -> None:
                 name = f"{set_name}-r{round_index + 1}-{start // batch_size + 1:03d}"
                 write_batch(out_dir / f"{name}.txt", [by_id[i] for i in chunk], config["excerpt_chars"])
                 manifest[name] = {"set": item["set"], "round": round_index + 1, "ids": chunk}
+    manifest |= recheck_batches(config, read_by, {r.id: r.set for r in reads}, by_id, batch_size)
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
     summary = {
         name: {
@@ -382,6 +429,8 @@ def cmd_collect(config: dict, batch: str, labels_file: Path, reader: str) -> Non
     if batch not in manifest:
         raise SystemExit(f"error: no batch {batch!r} in the manifest")
     entry = manifest[batch]
+    if "recheck" in entry and not reader.startswith(f"{entry['recheck']}-"):
+        raise SystemExit(f"error: a recheck's reader is named {entry['recheck']}-… (e.g. the batch name {batch})")
     rows = parse_reader_file(labels_file, entry["ids"])
     reads = load_reads(paths["reads"])
     earlier = {(r.id, r.reader) for r in reads}
@@ -453,6 +502,19 @@ def draw_report(config: dict, reads: list[Read], finals: dict[str, FinalLabel]) 
     return report
 
 
+def recheck_report(name: str, reads: list[Read], finals: dict[str, FinalLabel], ids: set[str]) -> dict:
+    """A recheck: articles, how many have their second reading, agreement and kappa of the two readings,
+    and how many final labels differ from the first reading (the label trained on before)."""
+    own = [r for r in reads if r.id in ids]
+    first = {r.id: r.label for r in own if not r.reader.startswith(f"{name}-")}  # the reading trained on before
+    report = {"articles": len(ids), "read_twice": len(pairs(own)), "double_read": agreement_report(own)}
+    report["double_read"].pop("per_label")
+    report["awaiting_adjudication"] = len([i for i in disagreements(own) if i not in finals])
+    report["final_label_changed"] = sum(1 for i in ids if i in finals and finals[i].label != first.get(i))
+    report["without_final_label"] = sum(1 for i in ids if i not in finals)
+    return report
+
+
 def load_agreement(config_path: str | Path = "configs/annotation.yaml") -> dict:
     """The agreement report ``agreement`` last wrote ({} before any reading)."""
     path = project_path(load_yaml(project_path(config_path))["files"]["agreement"])
@@ -461,8 +523,11 @@ def load_agreement(config_path: str | Path = "configs/annotation.yaml") -> dict:
 
 def cmd_agreement(config: dict) -> dict:
     paths = _paths(config)
-    reads = load_reads(paths["reads"])
-    finals = final_labels(reads, load_adjudication(paths["adjudication"]))
+    every = load_reads(paths["reads"])
+    finals = final_labels(every, load_adjudication(paths["adjudication"]))
+    rechecks = load_rechecks(config)
+    rechecked = {i for ids in rechecks.values() for i in ids}
+    reads = [r for r in every if r.id not in rechecked]  # agreement of reads as drawn (rechecks: on their own)
     report = {
         "overall": agreement_report(reads),
         "per_set": {s: agreement_report(reads, [s]) for s in SETS},
@@ -472,9 +537,10 @@ def cmd_agreement(config: dict) -> dict:
         "with_second_topic_per_set": {s: sum(1 for f in finals.values() if f.set == s and f.second) for s in SETS},
         "double_read_per_set": {s: len(pairs(reads, [s])) for s in SETS},
         "adjudicated_per_set": {s: sum(1 for f in finals.values() if f.set == s and f.adjudicated) for s in SETS},
-        "awaiting_adjudication": len([i for i in disagreements(reads) if i not in finals]),
-        "readers": dict(Counter(r.reader for r in reads)),
+        "awaiting_adjudication": len([i for i in disagreements(every) if i not in finals]),
+        "readers": dict(Counter(r.reader for r in every)),
         "per_draw": draw_report(config, reads, finals),
+        "per_recheck": {name: recheck_report(name, every, finals, set(ids)) for name, ids in rechecks.items()},
     }
     paths["agreement"].write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
@@ -490,12 +556,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reader")
     parser.add_argument("--out", type=Path, default=Path("build/annotation/adjudicate.txt"))
     parser.add_argument("--top-up", action="store_true", help="batches: draw more for sets that have a draw")
+    parser.add_argument("--batch-size", type=int, help="batches: excerpts per batch (default: the config's)")
     parser.add_argument("--revisit", type=Path, help="sheet: ids of decided disagreements to decide again")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = load_config(project_path(args.config))
     if args.command == "batches":
-        cmd_batches(config, args.top_up)
+        cmd_batches(config, args.top_up, args.batch_size)
     elif args.command == "collect":
         if not (args.batch and args.labels and args.reader):
             parser.error("collect needs --batch, --labels and --reader")

@@ -71,6 +71,29 @@ def draw_parts(per_draw: dict, labels: list[str]) -> list[str]:
     return parts
 
 
+def recheck_parts(per_recheck: dict) -> list[str]:
+    """Second readings of chosen single-read training articles: agreement, labels changed by adjudication."""
+    if not per_recheck:
+        return []
+    parts = [
+        "",
+        "### Rechecks (`docs/annotations/rechecks/`): single-read training articles given a second reading",
+        "",
+        "A recheck's list may be chosen by a model (e.g. the reads the shipped model, trained on them, still labels "
+        "otherwise); the second reader sees no earlier label and no model output, and disagreements are "
+        "adjudicated by the guide. Chosen as doubtful, these articles are left out of the agreement figures above.",
+        "",
+    ]
+    rows = [
+        [name, d["articles"], d["read_twice"], d["double_read"]["agreement"], d["double_read"]["kappa"],
+         d["final_label_changed"], d["awaiting_adjudication"]]
+        for name, d in per_recheck.items()
+    ]  # fmt: skip
+    headers = ["recheck", "articles", "read twice", "agreement", "Cohen's kappa", "final label changed", "awaiting"]
+    parts.append(_table(headers, rows))
+    return parts
+
+
 def reading_parts(stats: dict, agreement: dict) -> list[str]:
     """Annotated counts per split/source and label, reader agreement, publisher labels vs readers."""
     topics = stats["topics"]
@@ -111,6 +134,7 @@ def reading_parts(stats: dict, agreement: dict) -> list[str]:
             "(each batch is one independent reader).",
         ]
         parts += draw_parts(agreement.get("per_draw", {}), labels)
+        parts += recheck_parts(agreement.get("per_recheck", {}))
     vs = topics.get("publisher_label_vs_reader_label", {})
     if vs:
         parts += ["", "### Publisher section labels against careful readers (all read articles with a section)", ""]

@@ -102,9 +102,14 @@ def load_train_rows(config: dict) -> list[dict]:
     labelled by their publisher section at ``publisher_weight``; ``read+agreeing_sections`` — the
     same, but only sections whose labels agree with the readers (``section_agreement``); ``all`` —
     every label, rule-made ones included (the corpus before careful reading). Auxiliary rows
-    (headlines, sentences) come with ``aux_weight`` unless ``use_aux`` is false.
+    (headlines, sentences) come with ``aux_weight`` unless ``use_aux`` is false. ``exclude_ids``: a file of
+    article ids (one per line) never trained on.
     """
     rows = load_rows(project_path(config["data_dir"]), "train", config.get("max_train_per_label"), config["seed"])
+    if config.get("exclude_ids"):
+        left_out = set(project_path(config["exclude_ids"]).read_text().split())
+        rows = [r for r in rows if r["id"] not in left_out]
+        logger.info("left out of training (%s): %d ids listed", config["exclude_ids"], len(left_out))
     source = config.get("label_source", "all")
     if source not in LABEL_SOURCES:
         raise ValueError(f"label_source must be one of {LABEL_SOURCES}, not {source!r}")
