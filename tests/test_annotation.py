@@ -178,7 +178,7 @@ def test_a_recheck_rereads_single_read_training_articles_and_reports_apart(tmp_p
     the sets' figures as they were."""
     from datasets import Dataset, DatasetDict
 
-    from training.annotation import cmd_agreement, cmd_batches, cmd_collect
+    from training.annotation import cmd_adjudicate, cmd_agreement, cmd_batches, cmd_collect
 
     rows = [{"id": f"a{i}", "title": f"judul {i}", "text": f"isi berita {i} " * 5, "source": "s", "is_aux": False,
              "label": "economy"} for i in range(6)]  # fmt: skip
@@ -217,6 +217,16 @@ def test_a_recheck_rereads_single_read_training_articles_and_reports_apart(tmp_p
     rc = report["per_recheck"]["rc"]
     assert (rc["articles"], rc["read_twice"], rc["double_read"]["agreement"]) == (2, 2, 0.5)
     assert (rc["awaiting_adjudication"], rc["without_final_label"], rc["final_label_changed"]) == (1, 1, 0)
-    (tmp_path / "adj.tsv").write_text("id\tlabel\tsecond\trule\na1\teconomy\t\t2\n")
+    decisions = tmp_path / "decisions.tsv"
+    for bad in ("a0\teconomy\t\t2\n", "a1\tpolitics\t\t2\n", "a1\teconomy\t\t\n"):  # agreed; label; no rule
+        decisions.write_text(bad)
+        with pytest.raises(SystemExit):
+            cmd_adjudicate(config, decisions)
+    assert not (tmp_path / "adj.tsv").exists()  # nothing written when a line is unsound
+    decisions.write_text("a1\teconomy\tgovernance\t2\n")
+    cmd_adjudicate(config, decisions)
+    assert (tmp_path / "adj.tsv").read_text() == "id\tlabel\tsecond\trule\na1\teconomy\tgovernance\t2\n"
+    with pytest.raises(SystemExit, match="not a disagreement awaiting"):
+        cmd_adjudicate(config, decisions)  # decided: only with --revisit
     rc = cmd_agreement(config)["per_recheck"]["rc"]
     assert (rc["awaiting_adjudication"], rc["without_final_label"], rc["final_label_changed"]) == (0, 0, 1)

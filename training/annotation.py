@@ -3,6 +3,7 @@
     python -m training.annotation batches  [--config configs/annotation.yaml] [--top-up]  # draw + write batches
     python -m training.annotation collect  --batch NAME --labels FILE --reader R  # check + record
     python -m training.annotation sheet    [--out build/annotation/adjudicate.txt] [--revisit IDS]  # disagreements
+    python -m training.annotation adjudicate --labels FILE [--revisit IDS]     # check + record decisions
     python -m training.annotation agreement                                      # agreement + kappa
 
 A batch is a text file of excerpts (id, title, first ~900 characters of the cleaned body): no
@@ -470,6 +471,39 @@ def cmd_sheet(config: dict, out: Path, revisit: Path | None = None) -> None:
     print(f"{len(todo)} disagreements to adjudicate: {out}")
 
 
+def cmd_adjudicate(config: dict, decisions: Path, revisit: Path | None = None) -> None:
+    """Record an adjudicator's file (``id, label, second, rule`` per line) for disagreements awaiting a
+    decision (with ``revisit``, also those decided before, whose row is replaced). Every line is checked
+    first; nothing is written unless all are sound."""
+    paths = _paths(config)
+    decided = load_adjudication(paths["adjudication"])
+    again = set(revisit.read_text().split()) if revisit else set()
+    pending = {i for i in disagreements(load_reads(paths["reads"])) if i not in decided or i in again}
+    allowed, problems, rows = set(allowed_labels()), [], {}
+    for number, line in enumerate(decisions.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.lower().startswith("id\t"):
+            continue
+        cells = [c.strip() for c in line.split("\t")] + [""] * 3
+        article_id, label, second, rule = cells[0], cells[1].lower(), cells[2].lower(), cells[3]
+        if article_id not in pending:
+            problems.append(f"line {number}: {article_id!r} is not a disagreement awaiting a decision")
+        elif article_id in rows:
+            problems.append(f"line {number}: {article_id} repeated")
+        if label not in allowed:
+            problems.append(f"line {number}: label {label!r} is not one of {sorted(allowed)}")
+        if second and (second not in allowed or second in (OTHER, label)):
+            problems.append(f"line {number}: second topic {second!r} must be another taxonomy key")
+        if not rule or any(cells[4:]):
+            problems.append(f"line {number}: four fields expected (id, label, second, rule), the rule not empty")
+        rows[article_id] = {"id": article_id, "label": label, "second": second, "rule": rule}
+    if problems:
+        raise SystemExit(f"error: {decisions}: " + "; ".join(problems[:20]))
+    merged = decided | rows
+    _write_tsv(paths["adjudication"], ADJUDICATION_COLUMNS, (merged[i] for i in sorted(merged)))
+    left = len(pending - set(rows))
+    print(f"recorded {len(rows)} decisions ({len(set(rows) & set(decided))} replaced); {left} still awaiting")
+
+
 def draw_report(config: dict, reads: list[Read], finals: dict[str, FinalLabel]) -> dict:
     """Per named draw (``files.draws``): articles, final labels, agreement and kappa of its double
     reads, and (when the corpus is built) its articles per source and year."""
@@ -549,7 +583,7 @@ def cmd_agreement(config: dict) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["batches", "collect", "sheet", "agreement"])
+    parser.add_argument("command", choices=["batches", "collect", "sheet", "adjudicate", "agreement"])
     parser.add_argument("--config", default="configs/annotation.yaml")
     parser.add_argument("--batch")
     parser.add_argument("--labels", type=Path)
@@ -557,7 +591,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("build/annotation/adjudicate.txt"))
     parser.add_argument("--top-up", action="store_true", help="batches: draw more for sets that have a draw")
     parser.add_argument("--batch-size", type=int, help="batches: excerpts per batch (default: the config's)")
-    parser.add_argument("--revisit", type=Path, help="sheet: ids of decided disagreements to decide again")
+    parser.add_argument("--revisit", type=Path, help="sheet/adjudicate: ids of decided disagreements to decide again")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = load_config(project_path(args.config))
@@ -567,6 +601,10 @@ def main(argv: list[str] | None = None) -> None:
         if not (args.batch and args.labels and args.reader):
             parser.error("collect needs --batch, --labels and --reader")
         cmd_collect(config, args.batch, args.labels, args.reader)
+    elif args.command == "adjudicate":
+        if not args.labels:
+            parser.error("adjudicate needs --labels (id, label, second, rule per line)")
+        cmd_adjudicate(config, args.labels, args.revisit and project_path(args.revisit))
     elif args.command == "sheet":
         cmd_sheet(config, project_path(args.out), args.revisit and project_path(args.revisit))
     else:
