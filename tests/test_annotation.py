@@ -180,8 +180,8 @@ def test_a_recheck_rereads_single_read_training_articles_and_reports_apart(tmp_p
 
     from training.annotation import cmd_adjudicate, cmd_agreement, cmd_batches, cmd_collect
 
-    rows = [{"id": f"a{i}", "title": f"judul {i}", "text": f"isi berita {i} " * 5, "source": "s", "is_aux": False,
-             "label": "economy"} for i in range(6)]  # fmt: skip
+    rows = [{"id": f"a{i}", "title": f"judul {i}", "text": f"isi berita {i} " * 5, "source": "s", "year": 2020,
+             "is_aux": False, "label": "economy"} for i in range(6)]  # fmt: skip
     DatasetDict({"train": Dataset.from_list(rows)}).save_to_disk(str(tmp_path / "topics"))
     reads = [Read("a0", "train", "r1", "economy"), Read("a1", "train", "r1", "law"),
              Read("a2", "train", "r1", "sport"), Read("a2", "train", "r2", "sport"),
@@ -212,8 +212,11 @@ def test_a_recheck_rereads_single_read_training_articles_and_reports_apart(tmp_p
         cmd_collect(config, batch, labels, batch)
     cmd_batches(config)  # nothing left to read
     assert json.loads((tmp_path / "batches" / "manifest.json").read_text()) == {}
+    (tmp_path / "draws").mkdir()
+    (tmp_path / "draws" / "d.txt").write_text("a0\na1\na2\n")  # a draw holding rechecked articles
     report = cmd_agreement(config)
     assert report["overall"]["articles"] == 1 and report["overall"]["agreement"] == 1.0  # a2 only, as before
+    assert report["per_draw"]["d"]["read"] == 3 and report["per_draw"]["d"]["double_read"]["articles"] == 1
     rc = report["per_recheck"]["rc"]
     assert (rc["articles"], rc["read_twice"], rc["double_read"]["agreement"]) == (2, 2, 0.5)
     assert (rc["awaiting_adjudication"], rc["without_final_label"], rc["final_label_changed"]) == (1, 1, 0)

@@ -504,9 +504,11 @@ def cmd_adjudicate(config: dict, decisions: Path, revisit: Path | None = None) -
     print(f"recorded {len(rows)} decisions ({len(set(rows) & set(decided))} replaced); {left} still awaiting")
 
 
-def draw_report(config: dict, reads: list[Read], finals: dict[str, FinalLabel]) -> dict:
+def draw_report(
+    config: dict, reads: list[Read], finals: dict[str, FinalLabel], rechecked: frozenset[str] = frozenset()
+) -> dict:
     """Per named draw (``files.draws``): articles, final labels, agreement and kappa of its double
-    reads, and (when the corpus is built) its articles per source and year."""
+    reads (``rechecked`` articles left out), and (when the corpus is built) its articles per source and year."""
     draws_dir = _paths(config)["draws"]
     if not draws_dir.exists():
         return {}
@@ -529,7 +531,7 @@ def draw_report(config: dict, reads: list[Read], finals: dict[str, FinalLabel]) 
             "articles": len(ids),
             "read": len({r.id for r in own}),
             "final_labels": dict(Counter(finals[i].label for i in ids if i in finals).most_common()),
-            "double_read": agreement_report(own),
+            "double_read": agreement_report([r for r in own if r.id not in rechecked]),
             "per_source_year": dict(sorted(Counter(where[i] for i in ids if i in where).items())),
         }
         report[name]["double_read"].pop("per_label")
@@ -573,7 +575,7 @@ def cmd_agreement(config: dict) -> dict:
         "adjudicated_per_set": {s: sum(1 for f in finals.values() if f.set == s and f.adjudicated) for s in SETS},
         "awaiting_adjudication": len([i for i in disagreements(every) if i not in finals]),
         "readers": dict(Counter(r.reader for r in every)),
-        "per_draw": draw_report(config, reads, finals),
+        "per_draw": draw_report(config, every, finals, frozenset(rechecked)),
         "per_recheck": {name: recheck_report(name, every, finals, set(ids)) for name, ids in rechecks.items()},
     }
     paths["agreement"].write_text(json.dumps(report, indent=2) + "\n")
