@@ -79,9 +79,12 @@ def recheck_parts(per_recheck: dict) -> list[str]:
         "",
         "### Rechecks (`docs/annotations/rechecks/`): single-read training articles given a second reading",
         "",
-        "A recheck's list may be chosen by a model (e.g. the reads the shipped model, trained on them, still labels "
-        "otherwise); the second reader sees no earlier label and no model output, and disagreements are "
-        "adjudicated by the guide. Chosen as doubtful, these articles are left out of the agreement figures above.",
+        "A recheck's list may be chosen by a model (`recheck-2026-12`: the reads the shipped model, trained on them, "
+        "still labelled otherwise) or by the first label (`boundary-2026-12`: lifestyle and economy reads made before "
+        "the guide's boundary rules 2, 4 and 13 were sharpened); the second reader sees no earlier label and no "
+        "model output, and disagreements are adjudicated by the guide. Chosen as doubtful, these articles are left "
+        "out of the agreement figures above. *Final label changed*: the label trained on now differs from the "
+        "first reading.",
         "",
     ]
     rows = [
