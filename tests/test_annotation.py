@@ -173,31 +173,52 @@ def test_a_named_draw_is_made_once_and_recorded_as_ids(tmp_path, monkeypatch):
 
 
 def test_a_recheck_rereads_single_read_training_articles_and_reports_apart(tmp_path, monkeypatch):
-    """A recheck writes second-reading batches for its ids only; held-out or double-read articles are
-    refused; its readings are recorded under its name and its agreement is reported on its own, leaving
-    the sets' figures as they were."""
+    """A recheck writes second-reading batches for its ids only; held-out, double-read, validation (unless
+    allowed), twice-listed ids and clashing names are refused before anything is written; its readings are
+    recorded under its batch names and reported on their own, leaving the sets' and draws' figures as they were."""
     from datasets import Dataset, DatasetDict
 
-    from training.annotation import cmd_adjudicate, cmd_agreement, cmd_batches, cmd_collect
+    from training.annotation import cmd_adjudicate, cmd_agreement, cmd_batches, cmd_collect, cmd_sheet
 
-    rows = [{"id": f"a{i}", "title": f"judul {i}", "text": f"isi berita {i} " * 5, "source": "s", "year": 2020,
-             "is_aux": False, "label": "economy"} for i in range(6)]  # fmt: skip
-    DatasetDict({"train": Dataset.from_list(rows)}).save_to_disk(str(tmp_path / "topics"))
+    def rows(ids):
+        return [{"id": f"a{i}", "title": f"judul {i}", "text": f"isi berita {i} " * 5, "source": "s", "year": 2020,
+                 "is_aux": False, "label": "economy"} for i in ids]  # fmt: skip
+
+    splits = {"train": Dataset.from_list(rows(range(6))), "validation": Dataset.from_list(rows([6]))}
+    DatasetDict(splits).save_to_disk(str(tmp_path / "topics"))
     reads = [Read("a0", "train", "r1", "economy"), Read("a1", "train", "r1", "law"),
              Read("a2", "train", "r1", "sport"), Read("a2", "train", "r2", "sport"),
-             Read("a3", "gold", "r1", "health"), Read("a4", "train", "r1", "world")]  # fmt: skip
+             Read("a3", "gold", "r1", "health"), Read("a4", "train", "r1", "world"),
+             Read("a6", "train", "r1", "world")]  # fmt: skip
     save_reads(tmp_path / "reads", reads)
     names = ("reads", "adjudication", "agreement", "batches", "draws", "rechecks")
     config = {"seed": 3, "data_dir": str(tmp_path / "topics"), "excerpt_chars": 60, "batch_size": 8, "draw": {},
               "files": {k: str(tmp_path / k) for k in names} | {"adjudication": str(tmp_path / "adj.tsv"),
-                                                               "agreement": str(tmp_path / "agr.json")}}  # fmt: skip
+                                                               "agreement": str(tmp_path / "agr.json")},
+              "recheck": {"rc": {"chosen_by": "a model"}, "gold": {"chosen_by": "x"}}}  # fmt: skip
     monkeypatch.chdir(tmp_path)
     (tmp_path / "rechecks").mkdir()
-    for bad in ("a0\na2\n", "a0\na3\n", "a0\na5\n"):  # double-read, held-out (gold), never read
-        (tmp_path / "rechecks" / "rc.txt").write_text(bad)
-        with pytest.raises(ValueError, match="only training articles read once"):
+    cases = {"a0\na2\n": "read once", "a0\na3\n": "read once", "a0\na5\n": "read once",  # double, gold, unread
+             "a0\na6\n": "validation rows", "a0\na0\n": "listed twice"}  # fmt: skip
+    for ids, message in cases.items():
+        (tmp_path / "rechecks" / "rc.txt").write_text(ids)
+        with pytest.raises(SystemExit, match=message):
             cmd_batches(config)
+        assert not (tmp_path / "batches").exists()  # refused before anything was written
+    (tmp_path / "rechecks" / "rc.txt").write_text("a0\n")
+    for name, message in (("gold", "a set or draw has that name"), ("undescribed", "say how its list was chosen")):
+        (tmp_path / "rechecks" / f"{name}.txt").write_text("a4\n")
+        with pytest.raises(SystemExit, match=message):
+            cmd_batches(config)
+        (tmp_path / "rechecks" / f"{name}.txt").unlink()
+    (tmp_path / "rechecks" / "other.txt").write_text("a0\n")
+    config["recheck"]["other"] = {"chosen_by": "y"}
+    with pytest.raises(SystemExit, match="listed twice"):
+        cmd_batches(config)
+    (tmp_path / "rechecks" / "other.txt").unlink()
     (tmp_path / "rechecks" / "rc.txt").write_text("a0\na1\n")
+    with pytest.raises(SystemExit, match="at least one article"):
+        cmd_batches(config, batch_size=0)
     cmd_batches(config, batch_size=1)
     manifest = json.loads((tmp_path / "batches" / "manifest.json").read_text())
     assert sorted(i for e in manifest.values() for i in e["ids"]) == ["a0", "a1"]
@@ -207,8 +228,8 @@ def test_a_recheck_rereads_single_read_training_articles_and_reports_apart(tmp_p
     for batch in manifest:
         labels = tmp_path / f"{batch}.tsv"
         labels.write_text(f"{manifest[batch]['ids'][0]}\teconomy\t\n")
-        with pytest.raises(SystemExit, match="reader is named rc-"):
-            cmd_collect(config, batch, labels, "someone")
+        with pytest.raises(SystemExit, match="named after its batch"):
+            cmd_collect(config, batch, labels, "rc-r2-999")
         cmd_collect(config, batch, labels, batch)
     cmd_batches(config)  # nothing left to read
     assert json.loads((tmp_path / "batches" / "manifest.json").read_text()) == {}
@@ -218,12 +239,16 @@ def test_a_recheck_rereads_single_read_training_articles_and_reports_apart(tmp_p
     assert report["overall"]["articles"] == 1 and report["overall"]["agreement"] == 1.0  # a2 only, as before
     assert report["per_draw"]["d"]["read"] == 3 and report["per_draw"]["d"]["double_read"]["articles"] == 1
     rc = report["per_recheck"]["rc"]
-    assert (rc["articles"], rc["read_twice"], rc["double_read"]["agreement"]) == (2, 2, 0.5)
-    assert (rc["awaiting_adjudication"], rc["without_final_label"], rc["final_label_changed"]) == (1, 1, 0)
+    assert (rc["chosen_by"], rc["articles"], rc["per_split"], rc["read_twice"]) == ("a model", 2, {"train": 2}, 2)
+    assert rc["double_read"]["agreement"] == 0.5
+    assert (rc["awaiting_adjudication"], rc["final_label_changed"], rc["adjudicated"]) == (1, 0, 0)
+    cmd_sheet(config, tmp_path / "sheet.txt")
+    sheet = (tmp_path / "sheet.txt").read_text()
+    assert "### a1" in sheet and "reader A" in sheet and "rc-r2" not in sheet and "r1:" not in sheet
     decisions = tmp_path / "decisions.tsv"
-    for bad in ("a0\teconomy\t\t2\n", "a1\tpolitics\t\t2\n", "a1\teconomy\t\t\n"):  # agreed; label; no rule
-        decisions.write_text(bad)
-        with pytest.raises(SystemExit):
+    for bad in ("a0\teconomy\t\t2\n", "a1\tpolitics\t\t2\n", "a1\teconomy\t\t\n", "\n"):
+        decisions.write_text(bad)  # agreed already; unknown label; no rule; no decision at all
+        with pytest.raises(SystemExit, match="not a disagreement|not one of|rule not empty|no decisions"):
             cmd_adjudicate(config, decisions)
     assert not (tmp_path / "adj.tsv").exists()  # nothing written when a line is unsound
     decisions.write_text("a1\teconomy\tgovernance\t2\n")
@@ -231,5 +256,10 @@ def test_a_recheck_rereads_single_read_training_articles_and_reports_apart(tmp_p
     assert (tmp_path / "adj.tsv").read_text() == "id\tlabel\tsecond\trule\na1\teconomy\tgovernance\t2\n"
     with pytest.raises(SystemExit, match="not a disagreement awaiting"):
         cmd_adjudicate(config, decisions)  # decided: only with --revisit
-    rc = cmd_agreement(config)["per_recheck"]["rc"]
-    assert (rc["awaiting_adjudication"], rc["without_final_label"], rc["final_label_changed"]) == (0, 0, 1)
+    (tmp_path / "again.txt").write_text("a1\n")
+    decisions.write_text("a1\tlaw\t\t1\n")
+    cmd_adjudicate(config, decisions, tmp_path / "again.txt")
+    report = cmd_agreement(config)
+    assert report["adjudicated_per_set"]["train"] == 0  # a recheck's disagreement, counted there
+    rc = report["per_recheck"]["rc"]
+    assert (rc["awaiting_adjudication"], rc["adjudicated"], rc["final_label_changed"]) == (0, 1, 0)  # law again

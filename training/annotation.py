@@ -1,6 +1,6 @@
 """Careful-reading annotation: batches to read, reader files checked in, agreement, final labels.
 
-    python -m training.annotation batches  [--config configs/annotation.yaml] [--top-up]  # draw + write batches
+    python -m training.annotation batches  [--top-up] [--batch-size N]  # draw, write
     python -m training.annotation collect  --batch NAME --labels FILE --reader R  # check + record
     python -m training.annotation sheet    [--out build/annotation/adjudicate.txt] [--revisit IDS]  # disagreements
     python -m training.annotation adjudicate --labels FILE [--revisit IDS]     # check + record decisions
@@ -15,11 +15,12 @@ text and stay in ``build/``. What is committed is ids and labels only:
 - ``docs/annotations/adjudication.tsv``: ``id, label, second, rule`` for the double-read articles
   whose readers disagreed, decided by the guide (``rule`` names the boundary rule used).
 
-A *recheck* (``files.rechecks/NAME.txt``, ids only) gives single-read training articles a second,
-independent reading; disagreements are adjudicated as usual. The list may be chosen by any means (e.g.
-the reads a model trained on them still labels otherwise): the second reader sees no label and no model
-output, so nothing but reading decides. Rechecked articles are left out of the agreement figures of the
-sets and draws (they were chosen as doubtful) and reported on their own.
+A *recheck* (``files.rechecks/NAME.txt``, ids only; ``recheck.NAME`` in the config says how the list was
+chosen) gives single-read articles of the train set a second, independent reading (readers ``NAME-r2-NNN``);
+disagreements are adjudicated as usual. The list may be chosen by a model (the reads a model trained on
+them still labels otherwise): the second reader sees no label and no model output, so nothing but reading
+decides; validation rows may be on a list only when no model chose it (``validation: true``). The
+recheck readings are left out of the agreement figures of the sets and draws and reported on their own.
 
 Nothing here chooses a label: the code draws articles, checks reader files and combines labels
 that readers wrote.
@@ -32,6 +33,7 @@ import csv
 import hashlib
 import json
 import logging
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -132,7 +134,7 @@ def parse_reader_file(path: Path, expected_ids: list[str]) -> list[tuple[str, st
     allowed = set(allowed_labels())
     expected = set(expected_ids)
     problems, rows, seen = [], [], set()
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
         if not line.strip() or line.lower().startswith("id\t"):
             continue
         cells = [c.strip() for c in line.split("\t")]
@@ -314,32 +316,72 @@ def _paths(config: dict) -> dict[str, Path]:
 
 
 def load_rechecks(config: dict) -> dict[str, list[str]]:
-    """Each recheck's ids (``files.rechecks/NAME.txt``), by name; {} when there are none."""
+    """Each recheck's ids (``files.rechecks/NAME.txt``), by name; {} when there are none.
+
+    Every recheck must say in the config (``recheck.NAME.chosen_by``) how its list was chosen; its name may
+    not be a set's or a draw's (its batches and readers are ``NAME-r2-NNN``), and no id may be listed twice
+    (in one list or two)."""
     folder = project_path(config["files"]["rechecks"]) if "rechecks" in config["files"] else None
     if folder is None or not folder.exists():
         return {}
-    return {f.stem: f.read_text().split() for f in sorted(folder.glob("*.txt"))}
+    rechecks = {f.stem: f.read_text(encoding="utf-8-sig").split() for f in sorted(folder.glob("*.txt"))}
+    described = config.get("recheck") or {}
+    taken = {*SETS, *config.get("draw", {})}  # their batches and readers are NAME-rN-NNN too
+    for name in rechecks:
+        if not (described.get(name) or {}).get("chosen_by"):
+            raise SystemExit(f"error: recheck {name}: say how its list was chosen (recheck.{name}.chosen_by)")
+        if name in taken:
+            raise SystemExit(f"error: recheck {name}: a set or draw has that name (their batches would clash)")
+    listed = Counter(i for ids in rechecks.values() for i in ids)
+    twice = sorted(i for i, n in listed.items() if n > 1)
+    if twice:
+        raise SystemExit(f"error: {len(twice)} ids are listed twice in the rechecks, e.g. {twice[0]}")
+    return rechecks
 
 
-def recheck_batches(
-    config: dict, read_by: dict[str, set[str]], set_of: dict[str, str], by_id: dict[str, dict], batch_size: int
-) -> dict[str, dict]:
+def recheck_reader(name: str) -> re.Pattern[str]:
+    """The readers of recheck ``name``: one per batch, named after it."""
+    return re.compile(rf"{re.escape(name)}-r2-\d{{3}}")
+
+
+def recheck_readers(reads: Iterable[Read], rechecks: Iterable[str]) -> set[str]:
+    """The readers, among ``reads``, of any of ``rechecks``."""
+    patterns = [recheck_reader(name) for name in rechecks]
+    return {r.reader for r in reads if any(p.fullmatch(r.reader) for p in patterns)}
+
+
+def recheck_batches(config: dict, reads: list[Read], by_id: dict[str, dict], batch_size: int) -> dict[str, dict]:
     """Write the second readings rechecks still need (``NAME-r2-NNN``); return their manifest entries.
 
-    Only training articles read exactly once can be rechecked: held-out sets (gold, calibration, transfer)
-    must not be re-read by a chosen list, and double-read articles already had their check (their
-    agreement counts in the sets' figures, which leave rechecked articles out)."""
-    manifest = {}
+    Only articles read once, in the ``train`` annotation set, can be rechecked: held-out sets (gold,
+    calibration, transfer) are never re-read from a chosen list, and double-read articles already had their
+    check. Rows of the validation split are refused unless the recheck's config says ``validation: true``
+    (a list chosen without a model, e.g. by the first label: re-reading validation rows a model picked would
+    bend validation towards that model). Everything is checked before any batch is written."""
+    described = config.get("recheck") or {}
+    plan = []
+    by_article: dict[str, list[Read]] = defaultdict(list)
+    for read in reads:
+        by_article[read.id].append(read)
     for name, ids in load_rechecks(config).items():
-        held_out = sorted({set_of[i] for i in ids if i in set_of and set_of[i] != "train"})
-        earlier = {i: [r for r in read_by.get(i, ()) if not r.startswith(f"{name}-")] for i in ids}
-        not_single = [i for i, readers in earlier.items() if len(readers) != 1]
-        if held_out or not_single:
-            raise ValueError(
-                f"recheck {name}: only training articles read once can be rechecked "
-                f"({len(not_single)} read {{0, 2+}} times, e.g. {not_single[:1]}; held-out sets {held_out})"
+        pattern = recheck_reader(name)
+        earlier = {i: [r for r in by_article.get(i, ()) if not pattern.fullmatch(r.reader)] for i in ids}
+        problems = [i for i, rs in earlier.items() if len(rs) != 1 or rs[0].set != "train" or i not in by_id]
+        if problems:
+            raise SystemExit(
+                f"error: recheck {name}: only articles of the corpus read once, in the train set, can be rechecked "
+                f"({len(problems)} are not, e.g. {problems[0]})"
             )
-        todo = sorted((i for i in ids if len(read_by[i]) == 1), key=lambda i: _rank(config["seed"], name, i))
+        validation = sorted(i for i in ids if by_id[i].get("split") == "validation")
+        if validation and not described[name].get("validation"):
+            raise SystemExit(
+                f"error: recheck {name}: {len(validation)} ids are validation rows (e.g. {validation[0]}); "
+                f"only a list chosen without a model may re-read them (recheck.{name}.validation: true)"
+            )
+        todo = [i for i in ids if len(by_article[i]) == 1]
+        plan.append((name, sorted(todo, key=lambda i: _rank(config["seed"], name, i)), len(ids)))
+    manifest = {}
+    for name, todo, listed in plan:
         for start in range(0, len(todo), batch_size):
             chunk = todo[start : start + batch_size]
             batch = f"{name}-r2-{start // batch_size + 1:03d}"
@@ -349,17 +391,21 @@ def recheck_batches(
                 config["excerpt_chars"],
             )
             manifest[batch] = {"set": "train", "round": 2, "ids": chunk, "recheck": name}
-        logger.info("recheck %s: %d ids, %d awaiting their second reading", name, len(ids), len(todo))
+        logger.info("recheck %s: %d ids, %d awaiting their second reading", name, listed, len(todo))
     return manifest
 
 
 def cmd_batches(config: dict, top_up: bool = False, batch_size: int | None = None) -> None:
     from datasets import load_from_disk
 
+    batch_size = config["batch_size"] if batch_size is None else batch_size
+    if batch_size < 1:
+        raise SystemExit(f"error: a batch holds at least one article, not {batch_size}")
     paths = _paths(config)
     topics = load_from_disk(str(project_path(config["data_dir"])))
     rows = [{**r, "split": split} for split in topics for r in topics[split].to_list() if not r["is_aux"]]
     reads = load_reads(paths["reads"])
+    rechecked = recheck_batches(config, reads, {r["id"]: r for r in rows}, batch_size)  # checked before any draw
     read_by: dict[str, set[str]] = defaultdict(set)
     for read in reads:
         read_by[read.id].add(read.reader)
@@ -396,7 +442,6 @@ def cmd_batches(config: dict, top_up: bool = False, batch_size: int | None = Non
         plan[draw_name] = {"set": set_name, "ids": ids, "twice": twice, "strata": Counter(name for name, _ in new)}
     # Round 1: every article of the set; round 2: the `twice` ones. Readings still missing become
     # batches; the two readings of an article are in different batches (different readers).
-    batch_size = batch_size or config["batch_size"]
     out_dir = paths["batches"]
     manifest = {}
     for set_name, item in plan.items():
@@ -409,7 +454,8 @@ def cmd_batches(config: dict, top_up: bool = False, batch_size: int | None = Non
                 name = f"{set_name}-r{round_index + 1}-{start // batch_size + 1:03d}"
                 write_batch(out_dir / f"{name}.txt", [by_id[i] for i in chunk], config["excerpt_chars"])
                 manifest[name] = {"set": item["set"], "round": round_index + 1, "ids": chunk}
-    manifest |= recheck_batches(config, read_by, {r.id: r.set for r in reads}, by_id, batch_size)
+    manifest |= rechecked
+    out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
     summary = {
         name: {
@@ -430,8 +476,8 @@ def cmd_collect(config: dict, batch: str, labels_file: Path, reader: str) -> Non
     if batch not in manifest:
         raise SystemExit(f"error: no batch {batch!r} in the manifest")
     entry = manifest[batch]
-    if "recheck" in entry and not reader.startswith(f"{entry['recheck']}-"):
-        raise SystemExit(f"error: a recheck's reader is named {entry['recheck']}-… (e.g. the batch name {batch})")
+    if "recheck" in entry and reader != batch:
+        raise SystemExit(f"error: a recheck's reader is named after its batch ({batch}), not {reader}")
     rows = parse_reader_file(labels_file, entry["ids"])
     reads = load_reads(paths["reads"])
     earlier = {(r.id, r.reader) for r in reads}
@@ -462,8 +508,10 @@ def cmd_sheet(config: dict, out: Path, revisit: Path | None = None) -> None:
                 texts[row["id"]] = row
     blocks = []
     for article_id in sorted(todo, key=lambda i: (todo[i][0].set, i)):
+        # readers shown as A, B … in hashed order: a name could tell which reading came from a recheck
+        shuffled = sorted(todo[article_id], key=lambda r: _rank(config["seed"], "sheet", r.reader))
         labels = " | ".join(
-            f"{r.reader}: {r.label}" + (f" (+{r.second})" if r.second else "") for r in todo[article_id]
+            f"reader {chr(65 + k)}: {r.label}" + (f" (+{r.second})" if r.second else "") for k, r in enumerate(shuffled)
         )
         blocks.append(excerpt_block(texts[article_id], config["excerpt_chars"], labels))
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -480,7 +528,7 @@ def cmd_adjudicate(config: dict, decisions: Path, revisit: Path | None = None) -
     again = set(revisit.read_text().split()) if revisit else set()
     pending = {i for i in disagreements(load_reads(paths["reads"])) if i not in decided or i in again}
     allowed, problems, rows = set(allowed_labels()), [], {}
-    for number, line in enumerate(decisions.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(decisions.read_text(encoding="utf-8-sig").splitlines(), 1):
         if not line.strip() or line.lower().startswith("id\t"):
             continue
         cells = [c.strip() for c in line.split("\t")] + [""] * 3
@@ -496,19 +544,22 @@ def cmd_adjudicate(config: dict, decisions: Path, revisit: Path | None = None) -
         if not rule or any(cells[4:]):
             problems.append(f"line {number}: four fields expected (id, label, second, rule), the rule not empty")
         rows[article_id] = {"id": article_id, "label": label, "second": second, "rule": rule}
+    if not rows:
+        problems.append("no decisions in the file")
     if problems:
         raise SystemExit(f"error: {decisions}: " + "; ".join(problems[:20]))
     merged = decided | rows
     _write_tsv(paths["adjudication"], ADJUDICATION_COLUMNS, (merged[i] for i in sorted(merged)))
-    left = len(pending - set(rows))
+    left = len(pending - set(rows) - set(decided))
     print(f"recorded {len(rows)} decisions ({len(set(rows) & set(decided))} replaced); {left} still awaiting")
 
 
 def draw_report(
-    config: dict, reads: list[Read], finals: dict[str, FinalLabel], rechecked: frozenset[str] = frozenset()
+    config: dict, reads: list[Read], finals: dict[str, FinalLabel], left_out: frozenset[str] = frozenset()
 ) -> dict:
     """Per named draw (``files.draws``): articles, final labels, agreement and kappa of its double
-    reads (``rechecked`` articles left out), and (when the corpus is built) its articles per source and year."""
+    reads (readings by the ``left_out`` readers, the rechecks', not counted), and (when the corpus is built)
+    its articles per source and year."""
     draws_dir = _paths(config)["draws"]
     if not draws_dir.exists():
         return {}
@@ -531,23 +582,30 @@ def draw_report(
             "articles": len(ids),
             "read": len({r.id for r in own}),
             "final_labels": dict(Counter(finals[i].label for i in ids if i in finals).most_common()),
-            "double_read": agreement_report([r for r in own if r.id not in rechecked]),
+            "double_read": agreement_report([r for r in own if r.reader not in left_out]),
             "per_source_year": dict(sorted(Counter(where[i] for i in ids if i in where).items())),
         }
         report[name]["double_read"].pop("per_label")
     return report
 
 
-def recheck_report(name: str, reads: list[Read], finals: dict[str, FinalLabel], ids: set[str]) -> dict:
-    """A recheck: articles, how many have their second reading, agreement and kappa of the two readings,
-    and how many final labels differ from the first reading (the label trained on before)."""
-    own = [r for r in reads if r.id in ids]
-    first = {r.id: r.label for r in own if not r.reader.startswith(f"{name}-")}  # the reading trained on before
-    report = {"articles": len(ids), "read_twice": len(pairs(own)), "double_read": agreement_report(own)}
+def recheck_report(
+    name: str, ids: list[str], reads: list[Read], finals: dict[str, FinalLabel], split_of: dict[str, str]
+) -> dict:
+    """A recheck: articles (per corpus split when built), how many have their second reading, agreement and
+    kappa of the two readings, disagreements adjudicated or awaiting, and how many final main labels differ
+    from the first reading's."""
+    listed = set(ids)
+    own = [r for r in reads if r.id in listed]
+    pattern = recheck_reader(name)
+    first = {r.id: r.label for r in own if not pattern.fullmatch(r.reader)}
+    report = {"articles": len(listed), "read_twice": len(pairs(own)), "double_read": agreement_report(own)}
     report["double_read"].pop("per_label")
+    if split_of:
+        report["per_split"] = dict(Counter(split_of.get(i, "not in the corpus") for i in ids).most_common())
+    report["adjudicated"] = sum(1 for i in listed if i in finals and finals[i].adjudicated)
     report["awaiting_adjudication"] = len([i for i in disagreements(own) if i not in finals])
-    report["final_label_changed"] = sum(1 for i in ids if i in finals and finals[i].label != first.get(i))
-    report["without_final_label"] = sum(1 for i in ids if i not in finals)
+    report["final_label_changed"] = sum(1 for i in listed if i in finals and finals[i].label != first.get(i))
     return report
 
 
@@ -557,13 +615,25 @@ def load_agreement(config_path: str | Path = "configs/annotation.yaml") -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+def split_of(config: dict, ids: set[str]) -> dict[str, str]:
+    """The corpus split of each of ``ids`` ({} before the corpus is built)."""
+    data_dir = project_path(config["data_dir"])
+    if not ids or not data_dir.exists():
+        return {}
+    from datasets import load_from_disk
+
+    topics = load_from_disk(str(data_dir))
+    return {i: split for split in topics for i in topics[split]["id"] if i in ids}
+
+
 def cmd_agreement(config: dict) -> dict:
     paths = _paths(config)
     every = load_reads(paths["reads"])
     finals = final_labels(every, load_adjudication(paths["adjudication"]))
     rechecks = load_rechecks(config)
-    rechecked = {i for ids in rechecks.values() for i in ids}
-    reads = [r for r in every if r.id not in rechecked]  # agreement of reads as drawn (rechecks: on their own)
+    second = recheck_readers(every, rechecks)
+    reads = [r for r in every if r.reader not in second]  # the readings as drawn; rechecks are reported apart
+    splits = split_of(config, set().union(*rechecks.values()))
     report = {
         "overall": agreement_report(reads),
         "per_set": {s: agreement_report(reads, [s]) for s in SETS},
@@ -572,11 +642,16 @@ def cmd_agreement(config: dict) -> dict:
         },
         "with_second_topic_per_set": {s: sum(1 for f in finals.values() if f.set == s and f.second) for s in SETS},
         "double_read_per_set": {s: len(pairs(reads, [s])) for s in SETS},
-        "adjudicated_per_set": {s: sum(1 for f in finals.values() if f.set == s and f.adjudicated) for s in SETS},
+        "adjudicated_per_set": {  # disagreements of the readings as drawn (rechecks': in per_recheck)
+            s: sum(1 for i in disagreements(reads) if i in finals and finals[i].set == s) for s in SETS
+        },
         "awaiting_adjudication": len([i for i in disagreements(every) if i not in finals]),
         "readers": dict(Counter(r.reader for r in every)),
-        "per_draw": draw_report(config, every, finals, frozenset(rechecked)),
-        "per_recheck": {name: recheck_report(name, every, finals, set(ids)) for name, ids in rechecks.items()},
+        "per_draw": draw_report(config, every, finals, frozenset(second)),
+        "per_recheck": {
+            name: {"chosen_by": config["recheck"][name]["chosen_by"]} | recheck_report(name, ids, every, finals, splits)
+            for name, ids in rechecks.items()
+        },
     }
     paths["agreement"].write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
@@ -592,7 +667,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reader")
     parser.add_argument("--out", type=Path, default=Path("build/annotation/adjudicate.txt"))
     parser.add_argument("--top-up", action="store_true", help="batches: draw more for sets that have a draw")
-    parser.add_argument("--batch-size", type=int, help="batches: excerpts per batch (default: the config's)")
+    parser.add_argument("--batch-size", type=int, help="batches: articles per batch (default: the config's)")
     parser.add_argument("--revisit", type=Path, help="sheet/adjudicate: ids of decided disagreements to decide again")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

@@ -79,20 +79,20 @@ def recheck_parts(per_recheck: dict) -> list[str]:
         "",
         "### Rechecks (`docs/annotations/rechecks/`): single-read training articles given a second reading",
         "",
-        "A recheck's list may be chosen by a model (`recheck-2026-12`: the reads the shipped model, trained on them, "
-        "still labelled otherwise) or by the first label (`boundary-2026-12`: lifestyle and economy reads made before "
-        "the guide's boundary rules 2, 4 and 13 were sharpened); the second reader sees no earlier label and no "
-        "model output, and disagreements are adjudicated by the guide. Chosen as doubtful, these articles are left "
-        "out of the agreement figures above. *Final label changed*: the label trained on now differs from the "
-        "first reading.",
+        "A recheck's list may be chosen by a model; the second reader sees no earlier label and no model output, "
+        "and disagreements are adjudicated by the guide (the adjudicator sees readers as A and B, not by name). "
+        "These second readings are left out of the agreement figures above. *Final label changed*: the final main "
+        "label differs from the first reading's.",
         "",
     ]
     rows = [
-        [name, d["articles"], d["read_twice"], d["double_read"]["agreement"], d["double_read"]["kappa"],
+        [name, d.get("chosen_by", ""), d["articles"], "; ".join(f"{k} {v}" for k, v in d.get("per_split", {}).items()),
+         d["read_twice"], d["double_read"]["agreement"], d["double_read"]["kappa"], d.get("adjudicated", ""),
          d["final_label_changed"], d["awaiting_adjudication"]]
         for name, d in per_recheck.items()
     ]  # fmt: skip
-    headers = ["recheck", "articles", "read twice", "agreement", "Cohen's kappa", "final label changed", "awaiting"]
+    headers = ["recheck", "chosen by", "articles", "per split", "read twice", "agreement", "Cohen's kappa",
+               "adjudicated", "final label changed", "awaiting"]  # fmt: skip
     parts.append(_table(headers, rows))
     return parts
 

@@ -58,10 +58,18 @@ def article_text(row: dict) -> str:
     return row["text"] if row["is_aux"] else title_and_body(row["title"], row["text"])[0]
 
 
-def load_rows(data_dir: Path, split: str, cap_per_label: int | None, seed: int) -> list[dict]:
+def load_rows(
+    data_dir: Path, split: str, cap_per_label: int | None, seed: int, exclude: frozenset[str] = frozenset()
+) -> list[dict]:
     from datasets import load_from_disk
 
     rows = [r for r in load_from_disk(str(data_dir))[split] if r["label"]]
+    if exclude:
+        kept = [r for r in rows if r["id"] not in exclude]
+        logger.info("left out of %s: %d rows of %d ids listed", split, len(rows) - len(kept), len(exclude))
+        if len(rows) - len(kept) < len(exclude):
+            logger.warning("%d listed ids are not labelled %s rows", len(exclude) - len(rows) + len(kept), split)
+        rows = kept
     if cap_per_label:
         rng = random.Random(seed)
         rng.shuffle(rows)
@@ -105,11 +113,11 @@ def load_train_rows(config: dict) -> list[dict]:
     (headlines, sentences) come with ``aux_weight`` unless ``use_aux`` is false. ``exclude_ids``: a file of
     article ids (one per line) never trained on.
     """
-    rows = load_rows(project_path(config["data_dir"]), "train", config.get("max_train_per_label"), config["seed"])
+    left_out = frozenset()
     if config.get("exclude_ids"):
-        left_out = set(project_path(config["exclude_ids"]).read_text().split())
-        rows = [r for r in rows if r["id"] not in left_out]
-        logger.info("left out of training (%s): %d ids listed", config["exclude_ids"], len(left_out))
+        left_out = frozenset(project_path(config["exclude_ids"]).read_text(encoding="utf-8-sig").split())
+    data_dir = project_path(config["data_dir"])
+    rows = load_rows(data_dir, "train", config.get("max_train_per_label"), config["seed"], left_out)
     source = config.get("label_source", "all")
     if source not in LABEL_SOURCES:
         raise ValueError(f"label_source must be one of {LABEL_SOURCES}, not {source!r}")
