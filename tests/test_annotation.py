@@ -248,7 +248,7 @@ def test_a_recheck_rereads_single_read_training_articles_and_reports_apart(tmp_p
     decisions = tmp_path / "decisions.tsv"
     for bad in ("a0\teconomy\t\t2\n", "a1\tpolitics\t\t2\n", "a1\teconomy\t\t\n", "\n"):
         decisions.write_text(bad)  # agreed already; unknown label; no rule; no decision at all
-        with pytest.raises(SystemExit, match="not a disagreement|not one of|rule not empty|no decisions"):
+        with pytest.raises(SystemExit, match="not a disagreement|not one of|rule that decided|no decisions"):
             cmd_adjudicate(config, decisions)
     assert not (tmp_path / "adj.tsv").exists()  # nothing written when a line is unsound
     decisions.write_text("a1\teconomy\tgovernance\t2\n")

@@ -35,7 +35,7 @@ import json
 import logging
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,31 +125,39 @@ def load_adjudication(path: Path) -> dict[str, dict[str, str]]:
     return rows
 
 
+def labelled_lines(path: Path, fields: int) -> Iterator[tuple[list[str], list[str]]]:
+    """``(cells, problems)`` per line of a labels file (a header and blank lines skipped): ``fields``
+    tab-separated cells (id, label, second, …), labels lower-cased; problems: more cells, a label outside
+    the taxonomy, ``other`` or the main label as second topic."""
+    allowed = set(allowed_labels())
+    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
+        if not line.strip() or line.lower().startswith("id\t"):
+            continue
+        cells = [c.strip() for c in line.split("\t")]
+        problems = [f"line {number}: more than {fields} fields"] if any(cells[fields:]) else []
+        cells = (cells + [""] * fields)[:fields]
+        cells[1], cells[2] = cells[1].lower(), cells[2].lower()
+        if cells[1] not in allowed:
+            problems.append(f"line {number}: label {cells[1]!r} is not one of {sorted(allowed)}")
+        if cells[2] and (cells[2] not in allowed or cells[2] in (OTHER, cells[1])):
+            problems.append(f"line {number}: second topic {cells[2]!r} must be another taxonomy key")
+        yield [f"line {number}", *cells], problems
+
+
 def parse_reader_file(path: Path, expected_ids: list[str]) -> list[tuple[str, str, str]]:
     """``(id, label, second)`` lines of a reader's file, checked against the batch.
 
     Raises ``ValueError`` naming every problem: unknown or repeated ids, missing ids, labels
     outside the taxonomy, ``other`` or the main label as second topic.
     """
-    allowed = set(allowed_labels())
     expected = set(expected_ids)
     problems, rows, seen = [], [], set()
-    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
-        if not line.strip() or line.lower().startswith("id\t"):
-            continue
-        cells = [c.strip() for c in line.split("\t")]
-        cells += [""] * (3 - len(cells))
-        article_id, label, second = cells[0], cells[1].lower(), cells[2].lower()
-        if len(cells) > 3 and any(cells[3:]):
-            problems.append(f"line {number}: more than three fields")
+    for (where, article_id, label, second), line_problems in labelled_lines(path, 3):
+        problems += line_problems
         if article_id not in expected:
-            problems.append(f"line {number}: id {article_id!r} is not in the batch")
+            problems.append(f"{where}: id {article_id!r} is not in the batch")
         elif article_id in seen:
-            problems.append(f"line {number}: id {article_id} repeated")
-        if label not in allowed:
-            problems.append(f"line {number}: label {label!r} is not one of {sorted(allowed)}")
-        if second and (second not in allowed or second in (OTHER, label)):
-            problems.append(f"line {number}: second topic {second!r} must be another taxonomy key")
+            problems.append(f"{where}: id {article_id} repeated")
         seen.add(article_id)
         rows.append((article_id, label, second))
     missing = expected - seen
@@ -158,9 +166,6 @@ def parse_reader_file(path: Path, expected_ids: list[str]) -> list[tuple[str, st
     if problems:
         raise ValueError(f"{path}: " + "; ".join(problems[:20]))
     return rows
-
-
-# --- combining reads -------------------------------------------------------------------------
 
 
 def _by_id(reads: Iterable[Read], sets: Iterable[str] | None = None) -> dict[str, list[Read]]:
@@ -527,22 +532,15 @@ def cmd_adjudicate(config: dict, decisions: Path, revisit: Path | None = None) -
     decided = load_adjudication(paths["adjudication"])
     again = set(revisit.read_text().split()) if revisit else set()
     pending = {i for i in disagreements(load_reads(paths["reads"])) if i not in decided or i in again}
-    allowed, problems, rows = set(allowed_labels()), [], {}
-    for number, line in enumerate(decisions.read_text(encoding="utf-8-sig").splitlines(), 1):
-        if not line.strip() or line.lower().startswith("id\t"):
-            continue
-        cells = [c.strip() for c in line.split("\t")] + [""] * 3
-        article_id, label, second, rule = cells[0], cells[1].lower(), cells[2].lower(), cells[3]
+    problems, rows = [], {}
+    for (where, article_id, label, second, rule), line_problems in labelled_lines(decisions, 4):
+        problems += line_problems
         if article_id not in pending:
-            problems.append(f"line {number}: {article_id!r} is not a disagreement awaiting a decision")
+            problems.append(f"{where}: {article_id!r} is not a disagreement awaiting a decision")
         elif article_id in rows:
-            problems.append(f"line {number}: {article_id} repeated")
-        if label not in allowed:
-            problems.append(f"line {number}: label {label!r} is not one of {sorted(allowed)}")
-        if second and (second not in allowed or second in (OTHER, label)):
-            problems.append(f"line {number}: second topic {second!r} must be another taxonomy key")
-        if not rule or any(cells[4:]):
-            problems.append(f"line {number}: four fields expected (id, label, second, rule), the rule not empty")
+            problems.append(f"{where}: {article_id} repeated")
+        if not rule:
+            problems.append(f"{where}: the rule that decided is missing (id, label, second, rule)")
         rows[article_id] = {"id": article_id, "label": label, "second": second, "rule": rule}
     if not rows:
         problems.append("no decisions in the file")
