@@ -240,6 +240,7 @@ def test_a_recheck_rereads_single_read_training_articles_and_reports_apart(tmp_p
     assert report["per_draw"]["d"]["read"] == 3 and report["per_draw"]["d"]["double_read"]["articles"] == 1
     rc = report["per_recheck"]["rc"]
     assert (rc["chosen_by"], rc["articles"], rc["per_split"], rc["read_twice"]) == ("a model", 2, {"train": 2}, 2)
+    assert rc["per_source_year"] == {"s 2020": 2} and rc["final_labels"] == {"economy": 1}  # a1 awaits a decision
     assert rc["double_read"]["agreement"] == 0.5
     assert (rc["awaiting_adjudication"], rc["final_label_changed"], rc["adjudicated"]) == (1, 0, 0)
     cmd_sheet(config, tmp_path / "sheet.txt")

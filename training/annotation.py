@@ -588,7 +588,7 @@ def draw_report(
 
 
 def recheck_report(
-    name: str, ids: list[str], reads: list[Read], finals: dict[str, FinalLabel], split_of: dict[str, str]
+    name: str, ids: list[str], reads: list[Read], finals: dict[str, FinalLabel], where: dict[str, dict[str, str]]
 ) -> dict:
     """A recheck: articles (per corpus split when built), how many have their second reading, agreement and
     kappa of the two readings, disagreements adjudicated or awaiting, and how many final main labels differ
@@ -599,8 +599,10 @@ def recheck_report(
     first = {r.id: r.label for r in own if not pattern.fullmatch(r.reader)}
     report = {"articles": len(listed), "read_twice": len(pairs(own)), "double_read": agreement_report(own)}
     report["double_read"].pop("per_label")
-    if split_of:
-        report["per_split"] = dict(Counter(split_of.get(i, "not in the corpus") for i in ids).most_common())
+    report["final_labels"] = dict(Counter(finals[i].label for i in ids if i in finals).most_common())
+    if where:
+        for key in ("split", "source_year"):
+            report[f"per_{key}"] = dict(sorted(Counter(where.get(i, {}).get(key, "-") for i in ids).items()))
     report["adjudicated"] = sum(1 for i in listed if i in finals and finals[i].adjudicated)
     report["awaiting_adjudication"] = len([i for i in disagreements(own) if i not in finals])
     report["final_label_changed"] = sum(1 for i in listed if i in finals and finals[i].label != first.get(i))
@@ -613,15 +615,20 @@ def load_agreement(config_path: str | Path = "configs/annotation.yaml") -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def split_of(config: dict, ids: set[str]) -> dict[str, str]:
-    """The corpus split of each of ``ids`` ({} before the corpus is built)."""
+def corpus_places(config: dict, ids: set[str]) -> dict[str, dict[str, str]]:
+    """Each of ``ids``' corpus split and ``source year`` ({} before the corpus is built)."""
     data_dir = project_path(config["data_dir"])
     if not ids or not data_dir.exists():
         return {}
     from datasets import load_from_disk
 
     topics = load_from_disk(str(data_dir))
-    return {i: split for split in topics for i in topics[split]["id"] if i in ids}
+    return {
+        row["id"]: {"split": split, "source_year": f"{row['source']} {row['year']}"}
+        for split in topics
+        for row in topics[split].select_columns(["id", "source", "year"]).to_list()
+        if row["id"] in ids
+    }
 
 
 def cmd_agreement(config: dict) -> dict:
@@ -631,7 +638,7 @@ def cmd_agreement(config: dict) -> dict:
     rechecks = load_rechecks(config)
     second = recheck_readers(every, rechecks)
     reads = [r for r in every if r.reader not in second]  # the readings as drawn; rechecks are reported apart
-    splits = split_of(config, set().union(*rechecks.values()))
+    places = corpus_places(config, set().union(*rechecks.values()))
     report = {
         "overall": agreement_report(reads),
         "per_set": {s: agreement_report(reads, [s]) for s in SETS},
@@ -647,7 +654,7 @@ def cmd_agreement(config: dict) -> dict:
         "readers": dict(Counter(r.reader for r in every)),
         "per_draw": draw_report(config, every, finals, frozenset(second)),
         "per_recheck": {
-            name: {"chosen_by": config["recheck"][name]["chosen_by"]} | recheck_report(name, ids, every, finals, splits)
+            name: {"chosen_by": config["recheck"][name]["chosen_by"]} | recheck_report(name, ids, every, finals, places)
             for name, ids in rechecks.items()
         },
     }

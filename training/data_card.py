@@ -77,7 +77,7 @@ def recheck_parts(per_recheck: dict) -> list[str]:
         return []
     parts = [
         "",
-        "### Rechecks (`docs/annotations/rechecks/`): single-read training articles given a second reading",
+        "### Rechecks (`docs/annotations/rechecks/`): single-read train-set articles given a second reading",
         "",
         "A recheck's list may be chosen by a model; the second reader sees no earlier label and no model output, "
         "and disagreements are adjudicated by the guide (the adjudicator sees readers as A and B, not by name). "
@@ -94,6 +94,12 @@ def recheck_parts(per_recheck: dict) -> list[str]:
     headers = ["recheck", "chosen by", "articles", "per split", "read twice", "agreement", "Cohen's kappa",
                "adjudicated", "final label changed", "awaiting"]  # fmt: skip
     parts.append(_table(headers, rows))
+    labels = [label.key for label in load_labels()] + ["other"]
+    rows = [[name, *(d.get("final_labels", {}).get(label, 0) for label in labels),
+             "; ".join(f"{k}: {v}" for k, v in d.get("per_source_year", {}).items())]
+            for name, d in per_recheck.items()]  # fmt: skip
+    parts += ["", "Final labels and sources of the rechecked articles:", ""]
+    parts.append(_table(["recheck", *labels, "source and year"], rows))
     return parts
 
 
