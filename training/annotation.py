@@ -562,24 +562,14 @@ def draw_report(
     if not draws_dir.exists():
         return {}
     drawn = {f.stem: set(f.read_text().split()) for f in sorted(draws_dir.glob("*.txt"))}
-    where: dict[str, str] = {}
-    data_dir = project_path(config["data_dir"])
-    if data_dir.exists():
-        from datasets import load_from_disk
-
-        wanted = set().union(*drawn.values())
-        topics = load_from_disk(str(data_dir))
-        for split in topics:
-            for row in topics[split].select_columns(["id", "source", "year"]).to_list():
-                if row["id"] in wanted:
-                    where[row["id"]] = f"{row['source']} {row['year']}"
+    where = {i: place["source_year"] for i, place in corpus_places(config, set().union(*drawn.values())).items()}
     report = {}
     for name, ids in drawn.items():
         own = [r for r in reads if r.id in ids]
         report[name] = {
             "articles": len(ids),
             "read": len({r.id for r in own}),
-            "final_labels": dict(Counter(finals[i].label for i in ids if i in finals).most_common()),
+            "final_labels": dict(Counter(finals[i].label for i in sorted(ids) if i in finals).most_common()),
             "double_read": agreement_report([r for r in own if r.reader not in left_out]),
             "per_source_year": dict(sorted(Counter(where[i] for i in ids if i in where).items())),
         }
@@ -599,7 +589,7 @@ def recheck_report(
     first = {r.id: r.label for r in own if not pattern.fullmatch(r.reader)}
     report = {"articles": len(listed), "read_twice": len(pairs(own)), "double_read": agreement_report(own)}
     report["double_read"].pop("per_label")
-    report["final_labels"] = dict(Counter(finals[i].label for i in ids if i in finals).most_common())
+    report["final_labels"] = dict(Counter(finals[i].label for i in sorted(ids) if i in finals).most_common())
     if where:
         for key in ("split", "source_year"):
             report[f"per_{key}"] = dict(sorted(Counter(where.get(i, {}).get(key, "-") for i in ids).items()))
