@@ -365,9 +365,7 @@ def recheck_batches(config: dict, reads: list[Read], by_id: dict[str, dict], bat
     bend validation towards that model). Everything is checked before any batch is written."""
     described = config.get("recheck") or {}
     plan = []
-    by_article: dict[str, list[Read]] = defaultdict(list)
-    for read in reads:
-        by_article[read.id].append(read)
+    by_article = _by_id(reads)
     for name, ids in load_rechecks(config).items():
         pattern = recheck_reader(name)
         earlier = {i: [r for r in by_article.get(i, ()) if not pattern.fullmatch(r.reader)] for i in ids}
