@@ -17,7 +17,7 @@ from service.models.topics.probabilities import log_softmax, softmax
 from training.calibration import choose_threshold, example_f1, expected_calibration_error, fit_temperature
 from training.config import load_yaml, project_path
 from training.runs import RunDirError
-from training.train_classifier import load_train_rows, main, refit_lexical, train
+from training.train_classifier import lexical_rows, load_train_rows, main, refit_lexical, train
 
 
 @pytest.fixture(autouse=True)
@@ -195,6 +195,28 @@ def test_lexical_stage_keeps_the_encoder_layers_and_refits_the_rest(tmp_path, ti
     refit_lexical(config | {"stage": "lexical"})  # lexical: None -> the saved lexical files must go
     assert LexicalModel.load(tmp_path / "model") is None
     assert TopicClassifier.load(tmp_path / "model").config.lexical_weight == 0.0
+
+
+def test_the_lexical_half_learns_from_the_rows_lexical_rows_names(tmp_path, tiny_bert_dir):
+    config = _tiny_run_config(tmp_path, tiny_bert_dir) | {"bf16": False, "lexical": None}
+    train(config)
+    lexical = {"max_features": 200, "weights": [0.5]}
+    rows = load_train_rows(config)
+    assert len(rows) == 20  # label_source all: 10 careful reads + 10 section-labelled rows
+    for which, expected in (("train", 20), ("read", 10), (None, 20)):
+        settings = lexical | ({"rows": which} if which else {})
+        metrics = refit_lexical(config | {"stage": "lexical", "lexical": settings})
+        assert metrics["lexical_rows"] == expected, which
+    with pytest.raises(ValueError, match="lexical.rows must be one of"):
+        refit_lexical(config | {"stage": "lexical", "lexical": lexical | {"rows": "sections"}})
+    with pytest.raises(ValueError, match="no training row is a careful read"):
+        lexical_rows([r for r in rows if r["label_method"] != "read"], "read")
+    # A refit keeps the run's own config: its rows are the ones the encoder trained on (label_source read).
+    train(config | {"label_source": "read"})
+    metrics = refit_lexical(config | {"stage": "lexical", "lexical": lexical | {"rows": "train"}})
+    assert metrics["lexical_rows"] == 10
+    saved = yaml.safe_load((tmp_path / "model" / "training_config.yaml").read_text())
+    assert saved["label_source"] == "read" and saved["stage"] == "lexical" and saved["lexical"]["rows"] == "train"
 
 
 def test_a_topic_encoder_trained_whole_ships_as_a_low_rank_change(tmp_path, tiny_bert_dir):

@@ -37,7 +37,7 @@ from service.models.topics.probabilities import mix_log_probabilities, softmax
 from service.text import title_and_body
 from training.baselines import lexical_model, tfidf_logreg
 from training.calibration import choose_threshold, expected_calibration_error, fit_temperature
-from training.config import config_from_args, project_path, write_training_outputs
+from training.config import config_from_args, load_yaml, project_path, write_training_outputs
 from training.provenance import record_trained_ids
 from training.runs import RunDirError, existing_run_dir, prepare_run_dir, shown
 
@@ -189,6 +189,21 @@ def class_weights(labels: np.ndarray, num_labels: int, power: float) -> torch.Te
     return torch.as_tensor(weights / weights.mean(), dtype=torch.float32)
 
 
+LEXICAL_ROWS = ("read", "train")
+
+
+def lexical_rows(train_rows: list[dict], which: str) -> list[dict]:
+    """The rows the lexical half learns from (``lexical.rows``, see ``attach_lexical``)."""
+    if which not in LEXICAL_ROWS:
+        raise ValueError(f"lexical.rows must be one of {LEXICAL_ROWS}, not {which!r}")
+    if which == "train":
+        return train_rows
+    read = [r for r in train_rows if r["label_method"] == "read" and not r["is_aux"]]
+    if not read:
+        raise ValueError("lexical.rows is 'read' but no training row is a careful read (label_method 'read')")
+    return read
+
+
 def attach_lexical(
     classifier: TopicClassifier,
     config: dict,
@@ -199,6 +214,8 @@ def attach_lexical(
 ) -> dict:
     """Fit the lexical half (TF-IDF + logistic regression) on train, its mixing weight on ``fit_texts``.
 
+    ``lexical.rows``: ``read`` — the careful-read training articles only; ``train`` — every row the
+    encoder trains on, each counted once whatever its weight (section labels and headlines included).
     The weight is the one with the best macro-F1 there on a grid (ties go to the smaller weight);
     a weight of 0 leaves the encoder alone and the lexical model out of the artifact.
     """
@@ -208,8 +225,9 @@ def attach_lexical(
         return {}
     started = time.perf_counter()
     labels = classifier.config.labels
+    rows = lexical_rows(train_rows, settings.get("rows", "train"))
     pipeline = tfidf_logreg(c=settings.get("c", 4.0), max_features=settings["max_features"], seed=config["seed"])
-    pipeline.fit([article_text(r) for r in train_rows], [r["label"] for r in train_rows])
+    pipeline.fit([article_text(r) for r in rows], [r["label"] for r in rows])
     lexical = lexical_model(pipeline, labels)
     fit_lexical = lexical.log_probabilities(fit_texts)
     neural_temperature = fit_temperature(fit_neural, y_fit)
@@ -225,6 +243,7 @@ def attach_lexical(
     classifier.lexical = lexical if weight > 0 else None
     classifier.config.lexical_weight, classifier.config.neural_temperature = weight, neural_temperature
     return {
+        "lexical_rows": len(rows),
         "lexical_terms": len(lexical.terms),
         "lexical_weight": weight,
         "calibration_macro_f1_by_lexical_weight": {str(w): round(f, 4) for w, f in scores.items()},
@@ -285,10 +304,21 @@ def record_ids(out_dir: Path, rows: list[dict]) -> None:
         logger.info("trained rows recorded: %d", count)
 
 
+# What a lexical refit takes from the config it is given; the rest comes from the run's own saved config.
+REFIT_KEYS = ("run_name", "stage", "data_dir", "lexical", "calibration_split", "delta_rank", "encode_batch_size")
+
+
 def refit_lexical(config: dict) -> dict:
-    """``stage: lexical``: keep the trained encoder layers of an existing run, refit what ``finish`` fits there."""
+    """``stage: lexical``: keep the trained encoder layers of an existing run, refit what ``finish`` fits there.
+
+    The run's saved ``training_config.yaml`` keeps describing how its encoder was trained (label
+    source, epochs, a soup's ingredients, the rows the lexical half may learn from): only
+    ``REFIT_KEYS`` are taken from ``config``.
+    """
     out_dir = existing_run_dir(config, KIND)
-    config = config | {"output_dir": shown(out_dir)}
+    saved = out_dir / "training_config.yaml"
+    own = load_yaml(saved) if saved.exists() else {}
+    config = own | {k: config[k] for k in REFIT_KEYS if k in config} | {"output_dir": shown(out_dir)}
     started = time.perf_counter()
     seed_everything(config["seed"])
     classifier = TopicClassifier.load(out_dir)
@@ -656,9 +686,7 @@ def choose_long_text(
     logits_by_strategy = {
         s: classifier.neural_logits(val_texts, config["encode_batch_size"], s) for s in ("head", "chunk_mean")
     }
-    strategy_f1 = {
-        s: float(f1_score(y_val, lg.argmax(1), average="macro")) for s, lg in logits_by_strategy.items()
-    }
+    strategy_f1 = {s: float(f1_score(y_val, lg.argmax(1), average="macro")) for s, lg in logits_by_strategy.items()}
     strategy = max(strategy_f1, key=strategy_f1.get) if config.get("long_text") == "auto" else config["long_text"]
     classifier.config.long_text = strategy
     return strategy_f1, logits_by_strategy
