@@ -58,19 +58,23 @@ def test_names_of_people_and_places_do_not_flip_the_topic(classifier, text, expe
     assert classifier.predict([text])[0].topic == expected
 
 
-def test_a_long_articles_topic_is_read_from_its_lead(classifier):
+def test_a_long_articles_encoder_reads_its_lead_and_the_lexical_half_all_of_it(classifier):
     """The shipped model pools the first window (``long_text: head``): what follows it cannot move the
-    encoder's logits, however much of it there is."""
+    encoder's logits, however much of it there is. The lexical half reads the whole article, and at the
+    shipped weight (0.7) six times the lead's length of another topic outweighs the lead."""
     from service.engines.encoder import tokenize_windows
 
     assert classifier.config.long_text == "head" and classifier.windows_read() == 1
+    assert classifier.config.lexical_weight == 0.7
     lead = REGIONAL_GOVERNMENT
     long_text = lead + "\n" + "\n".join([SPORT.split("\n", 1)[1]] * 6)
     windows, _ = tokenize_windows(classifier.tokenizer, long_text, classifier.config.max_length)
     assert len(windows) > 3
     first_window = classifier.neural_logits([long_text])
     assert np.allclose(first_window, classifier.neural_logits([long_text + "\n" + HEALTH]), atol=1e-5)
-    assert classifier.predict([long_text])[0].topic == "governance"
+    assert classifier.config.labels[int(first_window.argmax())] == "governance"  # the encoder: the lead alone
+    assert classifier.predict([lead])[0].topic == "governance"
+    assert classifier.predict([long_text])[0].topic == "sport"  # the mix: the lexical half read the rest
 
 
 @pytest.fixture(scope="module")

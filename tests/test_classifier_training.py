@@ -185,6 +185,8 @@ def test_lexical_stage_keeps_the_encoder_layers_and_refits_the_rest(tmp_path, ti
     train(config)
     encoder_only = TopicClassifier.load(tmp_path / "model")
     assert encoder_only.lexical is None and encoder_only.config.lexical_weight == 0.0
+    recorded = tmp_path / "model" / "train_metrics.json"
+    recorded.write_text(json.dumps(json.loads(recorded.read_text()) | {"cpu": "the machine it trained on"}))
     metrics = refit_lexical(config | {"stage": "lexical", "lexical": {"max_features": 200, "weights": [0.7]}})
     refitted = TopicClassifier.load(tmp_path / "model")
     assert metrics["lexical_weight"] == 0.7 and refitted.config.lexical_weight == 0.7
@@ -192,12 +194,15 @@ def test_lexical_stage_keeps_the_encoder_layers_and_refits_the_rest(tmp_path, ti
     np.testing.assert_allclose(refitted.neural_logits(texts), encoder_only.neural_logits(texts), atol=1e-5)
     assert metrics["history"] and "lexical_refit_seconds" in metrics  # earlier training metrics kept
     assert metrics["lexical_refit_peak_rss_mb"] > 0 and "peak_rss_mb" in metrics
+    assert metrics["cpu"] == "the machine it trained on" and metrics["lexical_refit_cpu"]  # both CPUs kept
     refit_lexical(config | {"stage": "lexical"})  # lexical: None -> the saved lexical files must go
     assert LexicalModel.load(tmp_path / "model") is None
     assert TopicClassifier.load(tmp_path / "model").config.lexical_weight == 0.0
 
 
 def test_the_lexical_half_learns_from_the_rows_lexical_rows_names(tmp_path, tiny_bert_dir):
+    from training.model_card import _classifier_training_section
+
     config = _tiny_run_config(tmp_path, tiny_bert_dir) | {"bf16": False, "lexical": None}
     train(config)
     lexical = {"max_features": 200, "weights": [0.5]}
@@ -207,16 +212,32 @@ def test_the_lexical_half_learns_from_the_rows_lexical_rows_names(tmp_path, tiny
         settings = lexical | ({"rows": which} if which else {})
         metrics = refit_lexical(config | {"stage": "lexical", "lexical": settings})
         assert metrics["lexical_rows"] == expected, which
+        saved = yaml.safe_load((tmp_path / "model" / "training_config.yaml").read_text())
+        model_config = json.loads((tmp_path / "model" / "config.json").read_text())
+        card = _classifier_training_section(model_config, metrics, saved)
+        kind = "careful-read training articles" if which == "read" else "`all` training rows"
+        assert f"its lexical half (on {expected} {kind})" in card and metrics["lexical_refit_cpu"] in card, which
     with pytest.raises(ValueError, match="lexical.rows must be one of"):
         refit_lexical(config | {"stage": "lexical", "lexical": lexical | {"rows": "sections"}})
     with pytest.raises(ValueError, match="no training row is a careful read"):
         lexical_rows([r for r in rows if r["label_method"] != "read"], "read")
+    headline = {"label": "sport", "label_method": "read", "is_aux": True}  # auxiliary rows are never articles
+    assert lexical_rows(rows + [headline], "read") == [r for r in rows if r["label_method"] == "read"]
     # A refit keeps the run's own config: its rows are the ones the encoder trained on (label_source read).
     train(config | {"label_source": "read"})
     metrics = refit_lexical(config | {"stage": "lexical", "lexical": lexical | {"rows": "train"}})
     assert metrics["lexical_rows"] == 10
     saved = yaml.safe_load((tmp_path / "model" / "training_config.yaml").read_text())
     assert saved["label_source"] == "read" and saved["stage"] == "lexical" and saved["lexical"]["rows"] == "train"
+    # A corpus rebuilt so that the rows the encoder trained on are now validation: refused, nothing written.
+    _tiny_topics(tmp_path / "topics", validation_ids="t")
+    before = (tmp_path / "model" / "training_config.yaml").read_text()
+    with pytest.raises(RunDirError, match="trained on 5 of the validation rows"):
+        refit_lexical(config | {"stage": "lexical", "lexical": lexical})
+    assert (tmp_path / "model" / "training_config.yaml").read_text() == before
+    (tmp_path / "model" / "training_config.yaml").unlink()
+    with pytest.raises(RunDirError, match="has no training_config.yaml"):
+        refit_lexical(config | {"stage": "lexical", "lexical": lexical})
 
 
 def test_a_topic_encoder_trained_whole_ships_as_a_low_rank_change(tmp_path, tiny_bert_dir):

@@ -45,13 +45,17 @@ def apply_overrides(config: dict, items: list[str]) -> dict:
 
 
 def write_training_outputs(out_dir: Path, config: dict, metrics: dict, rss_key: str = "peak_rss_mb") -> dict:
-    """Save the exact config next to an artifact and its metrics, with peak RSS and artifact size added."""
+    """Save the exact config next to an artifact and its metrics, with peak RSS, artifact size and CPU added.
+
+    A later stage on a trained run (``rss_key`` other than ``peak_rss_mb``, e.g. a lexical refit) records
+    its peak RSS and CPU under its own keys: the training run's stay as they were measured.
+    """
     import json
     import resource
 
     (out_dir / "training_config.yaml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
     metrics[rss_key] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     metrics["artifact_bytes"] = sum(p.stat().st_size for p in out_dir.iterdir())
-    metrics["cpu"] = cpu_description()
+    metrics[rss_key.removesuffix("peak_rss_mb") + "cpu"] = cpu_description()
     (out_dir / "train_metrics.json").write_text(json.dumps(metrics, indent=2))
     return metrics

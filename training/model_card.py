@@ -307,7 +307,7 @@ def _classifier_training_section(config: dict, train: dict, training: dict) -> s
 
 `python -m training.train_classifier` with exactly the config in `training_config.yaml` (output
 directory `{training.get("output_dir")}`, then copied here): {_run_phrase(config, train, training)};
-{size}.{_refit_phrase(config, train)}
+{size}.{_refit_phrase(config, train, training)}
 """
     runs = "\n".join(
         f"- `{Path(r['run']).name}`: {_run_phrase(config, r['metrics'], r['config'])}." for r in train["ingredients"]
@@ -321,25 +321,37 @@ The encoder is a *model soup* (`python -m training.soup`, config in `training_co
 `{training.get("output_dir")}`, then copied here): the mean of the encoder layers and heads of the
 {len(train["ingredients"])} runs below, each trained by `python -m training.train_classifier` from the same
 backbone, {stored}; then long-text pooling {pooling} on validation, the lexical half fitted on
-`{train.get("label_source")}` rows and calibration fitted, as after training. The soup's record of trained
+{_lexical_rows_phrase(training, train)} and calibration fitted, as after training. The soup's record of trained
 rows is the union of the runs' and the lexical half's ({train.get("train_rows")} rows). Loading, averaging and
 fitting: {train["seconds"]["averaging"]} s, peak RSS {train.get("peak_rss_mb")} MB on {train.get("cpu")}; training
-in all (runs + soup): {train["seconds"]["total"]} s; {size}.{_refit_phrase(config, train)}
+in all (runs + soup): {train["seconds"]["total"]} s; {size}.{_refit_phrase(config, train, training)}
 
 {runs}
 """
 
 
-def _refit_phrase(config: dict, train: dict) -> str:
+def _lexical_rows_phrase(training: dict, train: dict) -> str:
+    """Which training rows the lexical half learned from (``lexical.rows`` of the training config), and how many."""
+    which = (training.get("lexical") or {}).get("rows", "train")
+    source = training.get("label_source", "all")
+    kind = "careful-read training articles" if which == "read" else f"`{source}` training rows"
+    count = train.get("lexical_rows")
+    return f"{count} {kind}" if count else kind
+
+
+def _refit_phrase(config: dict, train: dict, training: dict) -> str:
     """A later ``stage: lexical`` on the run (compressing to ``delta_rank`` first when it asked), if any."""
     if "lexical_refit_seconds" not in train:
         return ""
     rank = config.get("delta_rank")
     compressed = f"stored at rank {rank} (`delta_rank`) and " if rank else ""
     cost = f"{train['lexical_refit_seconds']} s, peak RSS {train.get('lexical_refit_peak_rss_mb')} MB"
+    if train.get("lexical_refit_cpu"):
+        cost += f" on {train['lexical_refit_cpu']}"
     return (
-        f" The run's encoder was then {compressed}its lexical half and calibration refitted by "
-        f"`--set stage=lexical` ({cost}); the default config does both in one training run."
+        f" The run's encoder was then {compressed}its lexical half (on {_lexical_rows_phrase(training, train)}) "
+        f"and calibration refitted by `--set stage=lexical` ({cost}); the default config does both in one "
+        "training run."
     )
 
 

@@ -38,7 +38,7 @@ from service.text import title_and_body
 from training.baselines import lexical_model, tfidf_logreg
 from training.calibration import choose_threshold, expected_calibration_error, fit_temperature
 from training.config import config_from_args, load_yaml, project_path, write_training_outputs
-from training.provenance import record_trained_ids
+from training.provenance import overlap, record_trained_ids, trained_hashes
 from training.runs import RunDirError, existing_run_dir, prepare_run_dir, shown
 
 logger = logging.getLogger(__name__)
@@ -312,22 +312,31 @@ def refit_lexical(config: dict) -> dict:
     """``stage: lexical``: keep the trained encoder layers of an existing run, refit what ``finish`` fits there.
 
     The run's saved ``training_config.yaml`` keeps describing how its encoder was trained (label
-    source, epochs, a soup's ingredients, the rows the lexical half may learn from): only
-    ``REFIT_KEYS`` are taken from ``config``.
+    source, epochs, a soup's ingredients): only ``REFIT_KEYS`` (the lexical half's settings among them)
+    are taken from ``config``. Refused when the encoder trained on rows it would now be calibrated on
+    (a corpus rebuilt since).
     """
     out_dir = existing_run_dir(config, KIND)
-    saved = out_dir / "training_config.yaml"
-    own = load_yaml(saved) if saved.exists() else {}
+    for name in ("training_config.yaml", "train_metrics.json"):
+        if not (out_dir / name).exists():
+            raise RunDirError(f"{shown(out_dir)} has no {name}: not a finished training run")
+    own = load_yaml(out_dir / "training_config.yaml")
     config = own | {k: config[k] for k in REFIT_KEYS if k in config} | {"output_dir": shown(out_dir)}
     started = time.perf_counter()
     seed_everything(config["seed"])
+    fit_split, fit_rows = calibration_rows(config)
+    trained = trained_hashes(out_dir)
+    seen = overlap(trained, [r["id"] for r in fit_rows]) if trained is not None else 0
+    if seen:
+        raise RunDirError(
+            f"{shown(out_dir)} trained on {seen} of the {fit_split} rows of {config['data_dir']}: rebuilt since?"
+        )
     classifier = TopicClassifier.load(out_dir)
     rank = config.get("delta_rank")
     if rank and classifier.config.delta_rank != rank:
         classifier = compressed(classifier, rank)
     train_rows = load_train_rows(config)
     record_ids(out_dir, train_rows)  # the lexical half learns from today's rows
-    fit_split, fit_rows = calibration_rows(config)
     fit_neural = classifier.neural_logits([article_text(r) for r in fit_rows], config["encode_batch_size"])
     calibration = finish(classifier, config, train_rows, fit_split, fit_rows, fit_neural)
     classifier.save_pretrained(out_dir)
