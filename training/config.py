@@ -44,18 +44,19 @@ def apply_overrides(config: dict, items: list[str]) -> dict:
     return config
 
 
-def write_training_outputs(out_dir: Path, config: dict, metrics: dict, rss_key: str = "peak_rss_mb") -> dict:
+def write_training_outputs(out_dir: Path, config: dict, metrics: dict, stage: str = "") -> dict:
     """Save the exact config next to an artifact and its metrics, with peak RSS, artifact size and CPU added.
 
-    A later stage on a trained run (``rss_key`` other than ``peak_rss_mb``, e.g. a lexical refit) records
-    its peak RSS and CPU under its own keys: the training run's stay as they were measured.
+    A later stage on a trained run (``stage``, e.g. ``lexical_refit_``) records its peak RSS and CPU
+    under keys of its own (``lexical_refit_peak_rss_mb``, ``lexical_refit_cpu``): the training run's stay
+    as they were measured.
     """
     import json
     import resource
 
     (out_dir / "training_config.yaml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
-    metrics[rss_key] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    metrics[f"{stage}peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     metrics["artifact_bytes"] = sum(p.stat().st_size for p in out_dir.iterdir())
-    metrics[rss_key.removesuffix("peak_rss_mb") + "cpu"] = cpu_description()
+    metrics[f"{stage}cpu"] = cpu_description()
     (out_dir / "train_metrics.json").write_text(json.dumps(metrics, indent=2))
     return metrics

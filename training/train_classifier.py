@@ -325,8 +325,7 @@ def refit_lexical(config: dict) -> dict:
     started = time.perf_counter()
     seed_everything(config["seed"])
     fit_split, fit_rows = calibration_rows(config)
-    trained = trained_hashes(out_dir)
-    seen = overlap(trained, [r["id"] for r in fit_rows]) if trained is not None else 0
+    seen = overlap(trained_hashes(out_dir), [r["id"] for r in fit_rows])  # None: the run has no record
     if seen:
         raise RunDirError(
             f"{shown(out_dir)} trained on {seen} of the {fit_split} rows of {config['data_dir']}: rebuilt since?"
@@ -342,7 +341,7 @@ def refit_lexical(config: dict) -> dict:
     classifier.save_pretrained(out_dir)
     previous = json.loads((out_dir / "train_metrics.json").read_text())
     metrics = previous | calibration | {"lexical_refit_seconds": round(time.perf_counter() - started, 1)}
-    return write_training_outputs(out_dir, config, metrics, rss_key="lexical_refit_peak_rss_mb")
+    return write_training_outputs(out_dir, config, metrics, stage="lexical_refit_")
 
 
 @dataclass
