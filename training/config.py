@@ -44,6 +44,11 @@ def apply_overrides(config: dict, items: list[str]) -> dict:
     return config
 
 
+def lexical_rows_setting(config: dict) -> str:
+    """``lexical.rows`` of a classifier config: ``train`` (every training row) where the key is absent."""
+    return (config.get("lexical") or {}).get("rows", "train")
+
+
 def write_training_outputs(out_dir: Path, config: dict, metrics: dict, stage: str = "") -> dict:
     """Save the exact config next to an artifact and its metrics, with peak RSS, artifact size and CPU added.
 

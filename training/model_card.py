@@ -9,7 +9,7 @@ import yaml
 
 from training.annotation import load_agreement
 from training.compare_runs import render as render_runs
-from training.config import project_path
+from training.config import lexical_rows_setting, project_path
 from training.provenance import overlap_phrase
 from training.scorings import read_scorings, scorings_table
 
@@ -332,7 +332,7 @@ in all (runs + soup): {train["seconds"]["total"]} s; {size}.{_refit_phrase(confi
 
 def _lexical_rows_phrase(training: dict, train: dict) -> str:
     """Which training rows the lexical half learned from (``lexical.rows`` of the training config), and how many."""
-    which = (training.get("lexical") or {}).get("rows", "train")
+    which = lexical_rows_setting(training)
     source = training.get("label_source", "all")
     kind = "careful-read training articles" if which == "read" else f"`{source}` training rows"
     count = train.get("lexical_rows")

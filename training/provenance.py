@@ -73,6 +73,17 @@ def overlap(trained: np.ndarray | None, ids: Iterable[str]) -> int | None:
     return None if trained is None else int(np.isin(id_hashes(ids), trained).sum())
 
 
+def refuse_trained_on(
+    trained: np.ndarray | None, rows_by_split: dict[str, list[dict]], data_dir: str, who: str, error: type[Exception]
+) -> None:
+    """Raise ``error`` when a record (``trained_hashes``) holds rows of the splits a later step fits or scores
+    on: the corpus was rebuilt since the run trained. No record: nothing to check."""
+    seen = overlap(trained, [r["id"] for rows in rows_by_split.values() for r in rows])
+    if seen:
+        splits = " and ".join(rows_by_split)
+        raise error(f"{who} trained on {seen} of the {splits} rows of {data_dir}: rebuilt since?")
+
+
 def overlap_phrase(counts: dict[str, int | None], trained: int | None) -> str:
     """One sentence for a card: how many scored rows of each set the model trained on."""
     if trained is None or any(n is None for n in counts.values()):

@@ -31,7 +31,7 @@ from service.backbone.resolve import BackboneError
 from service.models.topics.classifier import TopicClassifier
 from training.config import apply_overrides, load_config, project_path, write_training_outputs
 from training.promote import PromoteError, find_run
-from training.provenance import TRAINED_IDS, id_hashes, overlap, trained_hashes
+from training.provenance import TRAINED_IDS, id_hashes, refuse_trained_on, trained_hashes
 from training.runs import RunDirError, prepare_run_dir, run_dir, shown
 from training.train_classifier import (
     KIND,
@@ -133,10 +133,8 @@ def make_soup(config: dict, runs: list[Path]) -> dict:
     check_compatible(classifiers, [shown(run) for run in runs])
     val_rows = selection_rows(config, "validation")
     fit_split, fit_rows = calibration_rows(config, val_rows)
-    seen = overlap(trained, [r["id"] for r in val_rows + (fit_rows if fit_split != "validation" else [])])
-    if seen:
-        splits = "validation" if fit_split == "validation" else f"validation and {fit_split}"
-        raise SoupError(f"the runs trained on {seen} of the {splits} rows of {config['data_dir']}: rebuilt since?")
+    scored = {"validation": val_rows} | ({fit_split: fit_rows} if fit_split != "validation" else {})
+    refuse_trained_on(trained, scored, config["data_dir"], "the runs", SoupError)
     out_dir = prepare_run_dir(config, KIND)
     config = config | {"output_dir": shown(out_dir), "soup_of": [shown(run) for run in runs]}
     seed_everything(config["seed"])

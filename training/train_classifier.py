@@ -37,8 +37,8 @@ from service.models.topics.probabilities import mix_log_probabilities, softmax
 from service.text import title_and_body
 from training.baselines import lexical_model, tfidf_logreg
 from training.calibration import choose_threshold, expected_calibration_error, fit_temperature
-from training.config import config_from_args, load_yaml, project_path, write_training_outputs
-from training.provenance import overlap, record_trained_ids, trained_hashes
+from training.config import config_from_args, lexical_rows_setting, load_yaml, project_path, write_training_outputs
+from training.provenance import record_trained_ids, refuse_trained_on, trained_hashes
 from training.runs import RunDirError, existing_run_dir, prepare_run_dir, shown
 
 logger = logging.getLogger(__name__)
@@ -225,7 +225,7 @@ def attach_lexical(
         return {}
     started = time.perf_counter()
     labels = classifier.config.labels
-    rows = lexical_rows(train_rows, settings.get("rows", "train"))
+    rows = lexical_rows(train_rows, lexical_rows_setting(config))
     pipeline = tfidf_logreg(c=settings.get("c", 4.0), max_features=settings["max_features"], seed=config["seed"])
     pipeline.fit([article_text(r) for r in rows], [r["label"] for r in rows])
     lexical = lexical_model(pipeline, labels)
@@ -325,11 +325,7 @@ def refit_lexical(config: dict) -> dict:
     started = time.perf_counter()
     seed_everything(config["seed"])
     fit_split, fit_rows = calibration_rows(config)
-    seen = overlap(trained_hashes(out_dir), [r["id"] for r in fit_rows])  # None: the run has no record
-    if seen:
-        raise RunDirError(
-            f"{shown(out_dir)} trained on {seen} of the {fit_split} rows of {config['data_dir']}: rebuilt since?"
-        )
+    refuse_trained_on(trained_hashes(out_dir), {fit_split: fit_rows}, config["data_dir"], shown(out_dir), RunDirError)
     classifier = TopicClassifier.load(out_dir)
     rank = config.get("delta_rank")
     if rank and classifier.config.delta_rank != rank:
