@@ -187,9 +187,11 @@ def test_lexical_stage_keeps_the_encoder_layers_and_refits_the_rest(tmp_path, ti
     assert encoder_only.lexical is None and encoder_only.config.lexical_weight == 0.0
     recorded = tmp_path / "model" / "train_metrics.json"
     recorded.write_text(json.dumps(json.loads(recorded.read_text()) | {"cpu": "the machine it trained on"}))
-    metrics = refit_lexical(config | {"stage": "lexical", "lexical": {"max_features": 200, "weights": [0.7]}})
+    lexical = {"max_features": 200, "weights": [0.7], "ngram_max": 1}
+    metrics = refit_lexical(config | {"stage": "lexical", "lexical": lexical})
     refitted = TopicClassifier.load(tmp_path / "model")
     assert metrics["lexical_weight"] == 0.7 and refitted.config.lexical_weight == 0.7
+    assert refitted.lexical.ngram_max == 1 and not any(" " in term for term in refitted.lexical.terms)
     texts = ["dokter pasien rumah sakit " * 6]
     np.testing.assert_allclose(refitted.neural_logits(texts), encoder_only.neural_logits(texts), atol=1e-5)
     assert metrics["history"] and "lexical_refit_seconds" in metrics  # earlier training metrics kept
@@ -422,8 +424,10 @@ def test_compare_runs_scores_the_slice_and_publisher_labels_on_the_build_the_run
     train(_tiny_run_config(tmp_path, tiny_bert_dir) | {"bf16": False, "lexical": None})
     ids = tmp_path / "slice.txt"
     ids.write_text("v1\nv3\nv4\n")  # v1, v3 careful-read (odd rows), v4 section-labelled: not in the slice
-    compare([str(tmp_path / "model"), "--slice", str(ids), "--out", str(tmp_path / "rows.json")])
+    compare([str(tmp_path / "model"), "--slice", str(ids), "--crossfit", "2", "--out", str(tmp_path / "rows.json")])
     (row,) = json.loads((tmp_path / "rows.json").read_text())
+    # No lexical half: refitting the mix per fold leaves the encoder's argmax, so the two figures agree
+    assert row["crossfit_macro_f1"] == row["selection_macro_f1"] and row["crossfit_spread"] == 0.0
     earlier = tmp_path / "earlier.json"  # an earlier comparison: its other runs stay as measured, "model" is re-scored
     earlier.write_text(json.dumps([row | {"stale": True}, row | {"run": "older-run", "measured": "2026-01-01"}]))
     compare([str(tmp_path / "model"), "--earlier", str(earlier), "--out", str(tmp_path / "both.json")])
@@ -445,6 +449,23 @@ def test_compare_runs_scores_the_slice_and_publisher_labels_on_the_build_the_run
     assert row["slice_accuracy"] == round(right(["v1", "v3"], "label"), 4)
     publisher = [i for i, r in validation.items() if r["label_method"] == "section"]
     assert row["publisher_validation_accuracy"] == round(right(publisher, "publisher_label"), 4)
+
+
+def test_cross_fitting_scores_each_fold_with_a_mix_chosen_on_the_others():
+    from training.compare_runs import crossfit_macro_f1
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 20)
+    noise = rng.normal(size=(60, 3))  # an encoder that knows nothing
+    knowing = np.log(np.full((60, 3), 0.05) + 0.85 * np.eye(3)[y])  # a lexical half that is right on every row
+    assert crossfit_macro_f1(noise, knowing, y, [0.0, 1.0], folds=3) == (1.0, 0.0)  # weight 1 chosen in every fold
+    alone, _ = crossfit_macro_f1(noise, knowing, y, [0.0], folds=3)
+    assert alone < 0.6  # the encoder alone: chance
+    # Right only on the first 30 rows: the held-out folds decide, so the figure is below the in-sample best
+    half = np.where(np.arange(60)[:, None] < 30, knowing, np.log(np.full((60, 3), 1 / 3)))
+    mean, spread = crossfit_macro_f1(noise, half, y, [0.0, 0.5, 1.0], folds=3)
+    assert mean == crossfit_macro_f1(noise, half, y, [0.0, 0.5, 1.0], folds=3)[0]  # seeded: repeatable
+    assert 0.3 < mean < 1.0 and spread >= 0.0
 
 
 def test_clean_comparisons_leave_out_rows_any_run_trained_on_whichever_corpus_holds_them(tmp_path, tiny_bert_dir):

@@ -54,6 +54,16 @@ def test_probabilities_match_scikit_learn_in_our_label_order(tmp_path):
     np.testing.assert_allclose(reloaded.log_probabilities(unseen), expected, atol=2e-2)  # fp16 weights on disk
 
 
+def test_a_unigram_lexical_half_has_no_word_pairs_and_still_matches_scikit_learn():
+    texts = [t for group in TEXTS.values() for t in group] * 2
+    labels = [label for label, group in TEXTS.items() for _ in group] * 2
+    pipeline = tfidf_logreg(max_features=500, ngram_max=1).fit(texts, labels)
+    lexical = lexical_model(pipeline, list(pipeline.classes_))
+    assert lexical.ngram_max == 1 and not any(" " in term for term in lexical.terms)
+    unseen = ["Pelatih timnas memanggil pemain baru", "dokter pasien rumah sakit"]
+    np.testing.assert_allclose(lexical.log_probabilities(unseen), pipeline.predict_log_proba(unseen), atol=1e-4)
+
+
 def test_text_without_known_words_gets_the_prior_not_nan():
     lexical = lexical_model(_fitted(), ["governance", "health", "sport"])
     for text in ["", "xyz qwv", "12 34 !!!"]:

@@ -11,11 +11,12 @@ from sklearn.pipeline import Pipeline
 from service.models.topics.lexical import LexicalModel
 
 
-def tfidf_logreg(c: float = 4.0, max_features: int = 300_000, seed: int = 13) -> Pipeline:
-    """Word 1-2-gram TF-IDF (sublinear tf) + class-balanced logistic regression."""
+def tfidf_logreg(c: float = 4.0, max_features: int = 300_000, seed: int = 13, ngram_max: int = 2) -> Pipeline:
+    """Word 1-``ngram_max``-gram TF-IDF (sublinear tf) + class-balanced logistic regression."""
+    vectorizer = TfidfVectorizer(ngram_range=(1, ngram_max), min_df=2, max_features=max_features, sublinear_tf=True)
     return Pipeline(
         [
-            ("tfidf", TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_features=max_features, sublinear_tf=True)),
+            ("tfidf", vectorizer),
             ("logreg", LogisticRegression(C=c, max_iter=2000, class_weight="balanced", random_state=seed)),
         ]
     )

@@ -28,6 +28,7 @@ import logging
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 KNOBS = (
@@ -63,19 +64,21 @@ def run_row(run_dir: Path) -> dict:
     }
 
 
-def selection_scores(run_dir: Path, slice_ids: set[str] | None = None, seen: set[str] | None = None) -> dict:
+def selection_scores(
+    run_dir: Path, slice_ids: set[str] | None = None, seen: set[str] | None = None, folds: int = 0
+) -> dict:
     """Macro-F1 of the run's final model on careful-read validation + calibration rows; with ``slice_ids``, also
     on the careful-read validation rows among them (``slice``); its agreement with publisher sections on the
     section-labelled validation rows; and how many of the rows scored it trained on (``trained_on``).
-    ``seen``: article ids left out of every score (``--clean``: rows some compared run trained on)."""
-    import numpy as np
+    ``seen``: article ids left out of every score (``--clean``: rows some compared run trained on); ``folds``:
+    also ``crossfit_macro_f1`` (``--crossfit``)."""
     from datasets import load_from_disk
     from sklearn.metrics import f1_score
 
     from service.models.topics.classifier import TopicClassifier
     from training.config import project_path
     from training.provenance import overlap, trained_hashes
-    from training.train_classifier import article_text
+    from training.train_classifier import article_text, lexical_weights
 
     config = yaml.safe_load((run_dir / "training_config.yaml").read_text())
     classifier = TopicClassifier.load(run_dir)
@@ -98,11 +101,13 @@ def selection_scores(run_dir: Path, slice_ids: set[str] | None = None, seen: set
     out: dict = {"clean": bool(seen), "trained_on": trained_on}
     if any(out["trained_on"].values()):
         logger.warning("%s trained on some rows scored (%s): optimistic figures", run_dir, out["trained_on"])
-    y_all, pred_all = [], []
+    y_all, pred_all, parts = [], [], []
     for split, rows in scored.items():
         if not rows:
             continue
-        pred = classifier.text_logits([article_text(r) for r in rows], 32).argmax(1)
+        texts = [article_text(r) for r in rows]
+        neural = classifier.neural_logits(texts, 32)
+        pred = classifier.combine(texts, neural).argmax(1)
         if split == "publisher":
             truth = np.array([index[r["publisher_label"]] for r in rows])
             out["publisher_validation_accuracy"] = round(float((pred == truth).mean()), 4)
@@ -118,10 +123,42 @@ def selection_scores(run_dir: Path, slice_ids: set[str] | None = None, seen: set
             out["slice_rows"] = len(keep)
         y_all.append(y)
         pred_all.append(pred)
-    out["selection_macro_f1"] = round(
-        float(f1_score(np.concatenate(y_all), np.concatenate(pred_all), average="macro")), 4
-    )
+        if folds:
+            lexical = classifier.lexical.log_probabilities(texts) if classifier.lexical else np.zeros_like(neural)
+            parts.append((neural, lexical))
+    y = np.concatenate(y_all)
+    out["selection_macro_f1"] = round(float(f1_score(y, np.concatenate(pred_all), average="macro")), 4)
+    if folds:
+        grid = lexical_weights(config) if classifier.lexical else [0.0]
+        neural, lexical = (np.concatenate(arrays) for arrays in zip(*parts, strict=True))
+        mean, spread = crossfit_macro_f1(neural, lexical, y, grid, folds)
+        out["crossfit_macro_f1"], out["crossfit_spread"] = round(mean, 4), round(spread, 4)
     return out
+
+
+def crossfit_macro_f1(
+    neural: np.ndarray, lexical: np.ndarray, y: np.ndarray, grid: list[float], folds: int, repeats: int = 5
+) -> tuple[float, float]:
+    """Macro-F1 of the run's encoder + lexical half with the mix *fitted anew* on rows it is then not scored on.
+
+    The rows (validation + calibration) are split into ``folds`` stratified folds; each fold is scored with
+    the encoder temperature and lexical weight that ``train_classifier`` would choose on the other folds. So
+    the figure judges the run's two halves and the mixing rule, not one weight fitted on 485 calibration rows;
+    mean and standard deviation over ``repeats`` seeded splits."""
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import StratifiedKFold
+
+    from service.models.topics.probabilities import mix_log_probabilities
+    from training.train_classifier import choose_lexical_weight
+
+    scores = []
+    for seed in range(repeats):
+        pred = np.zeros(len(y), dtype=int)
+        for fit, held in StratifiedKFold(folds, shuffle=True, random_state=seed).split(neural, y):
+            weight, temperature, _ = choose_lexical_weight(neural[fit], lexical[fit], y[fit], grid)
+            pred[held] = mix_log_probabilities(neural[held], lexical[held], weight, temperature).argmax(1)
+        scores.append(float(f1_score(y, pred, average="macro")))
+    return float(np.mean(scores)), float(np.std(scores))
 
 
 def seen_by_any(runs: list[Path]) -> set[str]:
@@ -170,13 +207,19 @@ def _slice(row: dict) -> str:
     return f"{row['slice_final_macro_f1']:.4f} ({row['slice_rows']})"
 
 
+def _crossfit(row: dict) -> str:
+    if "crossfit_macro_f1" not in row:
+        return ""
+    return f"{row['crossfit_macro_f1']:.4f} ± {row['crossfit_spread']:.4f}"
+
+
 def render(rows: list[dict]) -> str:
     header = (
         "| run | label source | weight | layers | window × per article | rows (read) | val macro-F1 (encoder) | "
-        "calib. encoder / final | val final | selection (val + calib., final) | slice final | publisher acc. | "
-        "trained on (val / calib.) | s | measured |"
+        "calib. encoder / final | val final | selection (val + calib., final) | cross-fitted mix | slice final | "
+        "publisher acc. | trained on (val / calib.) | s | measured |"
     )
-    lines = [header, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [header, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         calibration = r["calibration_macro_f1"]
         lines.append(
@@ -184,8 +227,8 @@ def render(rows: list[dict]) -> str:
             f"{r['max_length']} × {r.get('train_windows') or 1} | {r['train_rows']} ({r['train_rows_read']}) | "
             f"{r['validation_macro_f1']:.4f} | "
             f"{calibration['encoder']:.4f} / {calibration['final']:.4f} | {r['validation_final_macro_f1']:.4f} | "
-            f"{r['selection_macro_f1']:.4f} | {_slice(r)} | {r.get('publisher_validation_accuracy', '')} | "
-            f"{_seen(r)} | {r['seconds']:.0f} | {_measured(r)} |"
+            f"{r['selection_macro_f1']:.4f} | {_crossfit(r)} | {_slice(r)} | "
+            f"{r.get('publisher_validation_accuracy', '')} | {_seen(r)} | {r['seconds']:.0f} | {_measured(r)} |"
         )
     return "\n".join(lines)
 
@@ -208,12 +251,20 @@ def main(argv: list[str] | None = None) -> None:
         "--clean", action="store_true",
         help="score only the rows none of the runs trained on (every run needs its trained_ids.npy)",
     )  # fmt: skip
+    parser.add_argument(
+        "--crossfit", type=int, default=0, metavar="K",
+        help="also score each run with its lexical weight and temperature refitted on K-1 of K folds of the "
+        "validation + calibration rows and scored on the K-th (5 seeded splits): the halves and the mixing rule "
+        "judged on 2,000+ rows instead of a weight fitted on calibration alone",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     slice_ids = set(args.slice.read_text().split()) if args.slice else None
     seen = seen_by_any(args.runs) if args.clean else None
     rows = [
-        run_row(d) | selection_scores(d, slice_ids, seen) | {"measured": date.today().isoformat(), "clean": args.clean}
+        run_row(d)
+        | selection_scores(d, slice_ids, seen, args.crossfit)
+        | {"measured": date.today().isoformat(), "clean": args.clean}
         for d in args.runs
     ]
     if args.earlier:  # kept as measured then (on the build of that day), unless re-scored now

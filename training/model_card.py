@@ -195,7 +195,10 @@ def _classifier_selection_section(selection: list[dict]) -> str:
         "Runs on different data builds have different validation rows; calibration is the same for all. Rows\n"
         "measured on an earlier day were scored on the build of that day (`--earlier`); `trained on` counts the\n"
         "validation and calibration rows scored that the run trained on (`?`: no record, `training.provenance`);\n"
-        "rows measured with `--clean` leave out every row that any run compared that day trained on.\n\n"
+        "rows measured with `--clean` leave out every row that any run compared that day trained on.\n"
+        "*Cross-fitted mix* (`--crossfit 5`, a check beside the choice): the run's encoder and lexical half with\n"
+        "the mixing weight and temperature refitted on four fifths of validation + calibration and scored on the\n"
+        "fifth, mean ± sd over five splits; it judges the halves without resting on a weight fitted on 485 rows.\n\n"
         f"{render_runs(selection)}\n"
     )
 

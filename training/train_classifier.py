@@ -204,6 +204,26 @@ def lexical_rows(train_rows: list[dict], which: str) -> list[dict]:
     return read
 
 
+def lexical_weights(config: dict) -> list[float]:
+    """The mixing weights tried (``lexical.weights``; default 0.0, 0.1 ... 1.0)."""
+    return (config.get("lexical") or {}).get("weights", [round(0.1 * i, 1) for i in range(11)])
+
+
+def choose_lexical_weight(
+    neural: np.ndarray, lexical_log_probs: np.ndarray, y: np.ndarray, grid: list[float]
+) -> tuple[float, float, dict[float, float]]:
+    """The encoder's temperature (fitted alone on these rows) and the mixing weight of the grid with the best
+    macro-F1 on them (ties to the smaller weight); also every weight's macro-F1."""
+    neural_temperature = fit_temperature(neural, y)
+
+    def macro_f1(weight: float) -> float:
+        mixed = mix_log_probabilities(neural, lexical_log_probs, weight, neural_temperature)
+        return float(f1_score(y, mixed.argmax(1), average="macro"))
+
+    scores = {w: macro_f1(w) for w in grid}
+    return max(grid, key=lambda w: (round(scores[w], 4), -w)), neural_temperature, scores
+
+
 def attach_lexical(
     classifier: TopicClassifier,
     config: dict,
@@ -226,19 +246,16 @@ def attach_lexical(
     started = time.perf_counter()
     labels = classifier.config.labels
     rows = lexical_rows(train_rows, lexical_rows_setting(config))
-    pipeline = tfidf_logreg(c=settings.get("c", 4.0), max_features=settings["max_features"], seed=config["seed"])
+    pipeline = tfidf_logreg(
+        c=settings.get("c", 4.0),
+        max_features=settings["max_features"],
+        seed=config["seed"],
+        ngram_max=settings.get("ngram_max", 2),
+    )
     pipeline.fit([article_text(r) for r in rows], [r["label"] for r in rows])
     lexical = lexical_model(pipeline, labels)
     fit_lexical = lexical.log_probabilities(fit_texts)
-    neural_temperature = fit_temperature(fit_neural, y_fit)
-    grid = settings.get("weights", [round(0.1 * i, 1) for i in range(11)])
-
-    def macro_f1(weight: float) -> float:
-        mixed = mix_log_probabilities(fit_neural, fit_lexical, weight, neural_temperature)
-        return float(f1_score(y_fit, mixed.argmax(1), average="macro"))
-
-    scores = {w: macro_f1(w) for w in grid}
-    weight = max(grid, key=lambda w: (round(scores[w], 4), -w))
+    weight, neural_temperature, scores = choose_lexical_weight(fit_neural, fit_lexical, y_fit, lexical_weights(config))
     logger.info("lexical: %d terms; macro-F1 by weight %s; chosen %s", len(lexical.terms), scores, weight)
     classifier.lexical = lexical if weight > 0 else None
     classifier.config.lexical_weight, classifier.config.neural_temperature = weight, neural_temperature
