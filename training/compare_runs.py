@@ -146,15 +146,18 @@ def crossfit_macro_f1(
     the figure judges the run's two halves and the mixing rule, not one weight fitted on 485 calibration rows;
     mean and standard deviation over ``repeats`` seeded splits."""
     from sklearn.metrics import f1_score
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import KFold, StratifiedKFold
 
     from service.models.topics.probabilities import mix_log_probabilities
     from training.train_classifier import choose_lexical_weight
 
+    counts = np.bincount(y)
+    # Stratified when every label present can have a row in each fold; else (a tiny set) plain folds
+    splitter = StratifiedKFold if counts[counts > 0].min() >= folds else KFold
     scores = []
     for seed in range(repeats):
         pred = np.zeros(len(y), dtype=int)
-        for fit, held in StratifiedKFold(folds, shuffle=True, random_state=seed).split(neural, y):
+        for fit, held in splitter(folds, shuffle=True, random_state=seed).split(neural, y):
             weight, temperature, _ = choose_lexical_weight(neural[fit], lexical[fit], y[fit], grid)
             pred[held] = mix_log_probabilities(neural[held], lexical[held], weight, temperature).argmax(1)
         scores.append(float(f1_score(y, pred, average="macro")))
