@@ -424,8 +424,10 @@ def test_compare_runs_scores_the_slice_and_publisher_labels_on_the_build_the_run
     train(_tiny_run_config(tmp_path, tiny_bert_dir) | {"bf16": False, "lexical": None})
     ids = tmp_path / "slice.txt"
     ids.write_text("v1\nv3\nv4\n")  # v1, v3 careful-read (odd rows), v4 section-labelled: not in the slice
-    compare([str(tmp_path / "model"), "--slice", str(ids), "--crossfit", "2", "--out", str(tmp_path / "rows.json")])
+    out = str(tmp_path / "rows.json")
+    compare([str(tmp_path / "model"), "--slice", str(ids), "--crossfit", "2", "--bootstrap", "20", "--out", out])
     (row,) = json.loads((tmp_path / "rows.json").read_text())
+    assert row["versus_first"] == {"reference": True}  # the first run given is what the others are measured against
     # No lexical half: refitting the mix per fold leaves the encoder's argmax, so the two figures agree
     assert row["crossfit_macro_f1"] == row["selection_macro_f1"] and row["crossfit_spread"] == 0.0
     earlier = tmp_path / "earlier.json"  # an earlier comparison: its other runs stay as measured, "model" is re-scored
@@ -466,6 +468,23 @@ def test_cross_fitting_scores_each_fold_with_a_mix_chosen_on_the_others():
     mean, spread = crossfit_macro_f1(noise, half, y, [0.0, 0.5, 1.0], folds=3)
     assert mean == crossfit_macro_f1(noise, half, y, [0.0, 0.5, 1.0], folds=3)[0]  # seeded: repeatable
     assert 0.3 < mean < 1.0 and spread >= 0.0
+
+
+def test_paired_bootstrap_measures_a_difference_on_the_rows_both_runs_scored():
+    from training.compare_runs import paired_bootstrap
+
+    y = np.repeat(np.arange(3), 30)
+    wrong = y.copy()
+    wrong[::3] = (y[::3] + 1) % 3  # a third of the rows wrong
+    reference = {"ids": [f"a{i}" for i in range(90)], "y": y, "pred": wrong}
+    same = paired_bootstrap(reference, reference, 50)
+    assert same == {"rows": 90, "difference": 0.0, "interval": [0.0, 0.0]}
+    order = list(range(89, -1, -1))  # the other run lists the articles in another order, and one fewer
+    better = {"ids": [f"a{i}" for i in order][1:], "y": y[order][1:], "pred": y[order][1:]}  # every row right
+    result = paired_bootstrap(reference, better, 200)
+    assert result["rows"] == 89 and result["difference"] > 0.3 and result["interval"][0] > 0
+    with pytest.raises(ValueError, match="different labels"):
+        paired_bootstrap(reference, better | {"y": (y[order][1:] + 1) % 3}, 10)
 
 
 def test_clean_comparisons_leave_out_rows_any_run_trained_on_whichever_corpus_holds_them(tmp_path, tiny_bert_dir):

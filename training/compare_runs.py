@@ -65,13 +65,18 @@ def run_row(run_dir: Path) -> dict:
 
 
 def selection_scores(
-    run_dir: Path, slice_ids: set[str] | None = None, seen: set[str] | None = None, folds: int = 0
+    run_dir: Path,
+    slice_ids: set[str] | None = None,
+    seen: set[str] | None = None,
+    folds: int = 0,
+    predictions: dict | None = None,
 ) -> dict:
     """Macro-F1 of the run's final model on careful-read validation + calibration rows; with ``slice_ids``, also
     on the careful-read validation rows among them (``slice``); its agreement with publisher sections on the
     section-labelled validation rows; and how many of the rows scored it trained on (``trained_on``).
     ``seen``: article ids left out of every score (``--clean``: rows some compared run trained on); ``folds``:
-    also ``crossfit_macro_f1`` (``--crossfit``)."""
+    also ``crossfit_macro_f1`` (``--crossfit``); ``predictions``: filled with the ids, labels and predictions
+    behind the selection figure (``--bootstrap``)."""
     from datasets import load_from_disk
     from sklearn.metrics import f1_score
 
@@ -101,7 +106,7 @@ def selection_scores(
     out: dict = {"clean": bool(seen), "trained_on": trained_on}
     if any(out["trained_on"].values()):
         logger.warning("%s trained on some rows scored (%s): optimistic figures", run_dir, out["trained_on"])
-    y_all, pred_all, parts = [], [], []
+    y_all, pred_all, ids_all, parts = [], [], [], []
     for split, rows in scored.items():
         if not rows:
             continue
@@ -123,17 +128,43 @@ def selection_scores(
             out["slice_rows"] = len(keep)
         y_all.append(y)
         pred_all.append(pred)
+        ids_all += [r["id"] for r in rows]
         if folds:
             lexical = classifier.lexical.log_probabilities(texts) if classifier.lexical else np.zeros_like(neural)
             parts.append((neural, lexical))
     y = np.concatenate(y_all)
     out["selection_macro_f1"] = round(float(f1_score(y, np.concatenate(pred_all), average="macro")), 4)
+    if predictions is not None:
+        predictions.update(ids=ids_all, y=y, pred=np.concatenate(pred_all))
     if folds:
         grid = lexical_weights(config) if classifier.lexical else [0.0]
         neural, lexical = (np.concatenate(arrays) for arrays in zip(*parts, strict=True))
         mean, spread = crossfit_macro_f1(neural, lexical, y, grid, folds)
         out["crossfit_macro_f1"], out["crossfit_spread"] = round(mean, 4), round(spread, 4)
     return out
+
+
+def paired_bootstrap(reference: dict, other: dict, resamples: int, seed: int = 13) -> dict:
+    """Selection macro-F1 of ``other`` minus ``reference`` on the rows both scored, with a 95 % interval from
+    ``resamples`` paired bootstrap resamples of those rows (the same rows drawn for both runs): how far apart
+    two runs must be before the difference is more than which articles happened to be drawn."""
+    from sklearn.metrics import f1_score
+
+    position = {article: i for i, article in enumerate(other["ids"])}
+    mine = [i for i, article in enumerate(reference["ids"]) if article in position]
+    theirs = [position[reference["ids"][i]] for i in mine]
+    y, a, b = reference["y"][mine], reference["pred"][mine], other["pred"][theirs]
+    if not np.array_equal(y, other["y"][theirs]):
+        raise ValueError("the two runs read different labels for the same articles: different corpus builds")
+    rng = np.random.default_rng(seed)
+    differences = []
+    for _ in range(resamples):
+        draw = rng.integers(0, len(y), len(y))
+        differences.append(f1_score(y[draw], b[draw], average="macro") - f1_score(y[draw], a[draw], average="macro"))
+    low, high = np.percentile(differences, [2.5, 97.5])
+    difference = f1_score(y, b, average="macro") - f1_score(y, a, average="macro")
+    interval = [round(float(low), 4), round(float(high), 4)]
+    return {"rows": len(y), "difference": round(float(difference), 4), "interval": interval}
 
 
 def crossfit_macro_f1(
@@ -216,13 +247,23 @@ def _crossfit(row: dict) -> str:
     return f"{row['crossfit_macro_f1']:.4f} ± {row['crossfit_spread']:.4f}"
 
 
+def _versus(row: dict) -> str:
+    versus = row.get("versus_first")
+    if not versus:
+        return ""
+    if versus.get("reference"):
+        return "reference"
+    low, high = versus["interval"]
+    return f"{versus['difference']:+.4f} [{low:+.4f}, {high:+.4f}]"
+
+
 def render(rows: list[dict]) -> str:
     header = (
         "| run | label source | weight | layers | window × per article | rows (read) | val macro-F1 (encoder) | "
-        "calib. encoder / final | val final | selection (val + calib., final) | cross-fitted mix | slice final | "
-        "publisher acc. | trained on (val / calib.) | s | measured |"
+        "calib. encoder / final | val final | selection (val + calib., final) | vs reference (95 % interval) | "
+        "cross-fitted mix | slice final | publisher acc. | trained on (val / calib.) | s | measured |"
     )
-    lines = [header, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [header, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         calibration = r["calibration_macro_f1"]
         lines.append(
@@ -230,7 +271,7 @@ def render(rows: list[dict]) -> str:
             f"{r['max_length']} × {r.get('train_windows') or 1} | {r['train_rows']} ({r['train_rows_read']}) | "
             f"{r['validation_macro_f1']:.4f} | "
             f"{calibration['encoder']:.4f} / {calibration['final']:.4f} | {r['validation_final_macro_f1']:.4f} | "
-            f"{r['selection_macro_f1']:.4f} | {_crossfit(r)} | {_slice(r)} | "
+            f"{r['selection_macro_f1']:.4f} | {_versus(r)} | {_crossfit(r)} | {_slice(r)} | "
             f"{r.get('publisher_validation_accuracy', '')} | {_seen(r)} | {r['seconds']:.0f} | {_measured(r)} |"
         )
     return "\n".join(lines)
@@ -260,16 +301,26 @@ def main(argv: list[str] | None = None) -> None:
         "validation + calibration rows and scored on the K-th (5 seeded splits): the halves and the mixing rule "
         "judged on 2,000+ rows instead of a weight fitted on calibration alone",
     )  # fmt: skip
+    parser.add_argument(
+        "--bootstrap", type=int, default=0, metavar="N",
+        help="also each run's selection macro-F1 minus the first run's, with a 95 %% interval from N paired "
+        "bootstrap resamples of the rows both scored (e.g. 1000)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     slice_ids = set(args.slice.read_text().split()) if args.slice else None
     seen = seen_by_any(args.runs) if args.clean else None
+    predictions: list[dict] = [{} for _ in args.runs]
     rows = [
         run_row(d)
-        | selection_scores(d, slice_ids, seen, args.crossfit)
+        | selection_scores(d, slice_ids, seen, args.crossfit, kept)
         | {"measured": date.today().isoformat(), "clean": args.clean}
-        for d in args.runs
+        for d, kept in zip(args.runs, predictions, strict=True)
     ]
+    if args.bootstrap:
+        rows[0]["versus_first"] = {"reference": True}
+        for row, kept in zip(rows[1:], predictions[1:], strict=True):
+            row["versus_first"] = {"run": rows[0]["run"]} | paired_bootstrap(predictions[0], kept, args.bootstrap)
     if args.earlier:  # kept as measured then (on the build of that day), unless re-scored now
         rows = [r for r in json.loads(args.earlier.read_text()) if r["run"] not in {d.name for d in args.runs}] + rows
     if args.out:

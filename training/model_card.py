@@ -198,7 +198,10 @@ def _classifier_selection_section(selection: list[dict]) -> str:
         "rows measured with `--clean` leave out every row that any run compared that day trained on.\n"
         "*Cross-fitted mix* (`--crossfit 5`, a check beside the choice): the run's encoder and lexical half with\n"
         "the mixing weight and temperature refitted on four fifths of validation + calibration and scored on the\n"
-        "fifth, mean ± sd over five splits; it judges the halves without resting on a weight fitted on 485 rows.\n\n"
+        "fifth, mean ± sd over five splits; it judges the halves without resting on a weight fitted on 485 rows.\n"
+        "*vs reference* (`--bootstrap 1000`): the run's selection macro-F1 minus the reference run's (the first\n"
+        "run of that day's command) on the same rows, with a 95 % interval from paired bootstrap resamples of\n"
+        "them: a difference whose interval spans 0 is one the rows cannot tell from chance.\n\n"
         f"{render_runs(selection)}\n"
     )
 
