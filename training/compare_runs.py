@@ -150,21 +150,18 @@ def paired_bootstrap(reference: dict, other: dict, resamples: int, seed: int = 1
     two runs must be before the difference is more than which articles happened to be drawn."""
     from sklearn.metrics import f1_score
 
+    from training.resampling import bootstrap_macro_f1, interval
+
     position = {article: i for i, article in enumerate(other["ids"])}
     mine = [i for i, article in enumerate(reference["ids"]) if article in position]
     theirs = [position[reference["ids"][i]] for i in mine]
     y, a, b = reference["y"][mine], reference["pred"][mine], other["pred"][theirs]
     if not np.array_equal(y, other["y"][theirs]):
         raise ValueError("the two runs read different labels for the same articles: different corpus builds")
-    rng = np.random.default_rng(seed)
-    differences = []
-    for _ in range(resamples):
-        draw = rng.integers(0, len(y), len(y))
-        differences.append(f1_score(y[draw], b[draw], average="macro") - f1_score(y[draw], a[draw], average="macro"))
-    low, high = np.percentile(differences, [2.5, 97.5])
+    draws = bootstrap_macro_f1(y, [a, b], resamples, seed)
     difference = f1_score(y, b, average="macro") - f1_score(y, a, average="macro")
-    interval = [round(float(low), 4), round(float(high), 4)]
-    return {"rows": len(y), "difference": round(float(difference), 4), "interval": interval}
+    spread = interval(draws[:, 1] - draws[:, 0])
+    return {"rows": len(y), "difference": round(float(difference), 4), "interval": spread}
 
 
 def crossfit_macro_f1(

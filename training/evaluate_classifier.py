@@ -36,10 +36,13 @@ from training.calibration import expected_calibration_error
 from training.config import load_config, project_path
 from training.model_card import classifier_eval_tables, write_classifier_card
 from training.provenance import overlap, trained_hashes
+from training.resampling import bootstrap_macro_f1, interval
 from training.scorings import log_scoring
 from training.train_classifier import article_text, load_rows
 
 logger = logging.getLogger(__name__)
+
+RESAMPLES = 1000  # bootstrap draws of the test rows behind the model's macro-F1 interval
 
 
 def scores(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> dict:
@@ -256,6 +259,9 @@ def main(argv: list[str] | None = None) -> None:
         | probability_scores(y, probs, gold_sets, classifier.config.threshold)
         | {"ece_before_temperature": round(expected_calibration_error(probs_raw, y), 4)},
     }
+    draws = bootstrap_macro_f1(y, [probs.argmax(1)], RESAMPLES, seed, labels=list(range(len(labels))))
+    result["model"]["macro_f1_interval"] = interval(draws[:, 0])
+    result["model"]["bootstrap_resamples"] = RESAMPLES
     for name, baseline_probs in baselines.items():
         result[name] = scores(y, baseline_probs.argmax(1), labels) | probability_scores(
             y, baseline_probs, gold_sets, None

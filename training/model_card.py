@@ -42,6 +42,15 @@ def classifier_eval_tables(result: dict) -> str:
             f"| {name} | {r['rows']} | {cell(r, 'accuracy')} | {cell(r, 'macro_f1')} | {cell(r, 'top2_recall')} | "
             f"{cell(r, 'example_f1_topics')} | {cell(r, 'ece')} |"
         )
+    model = result["model"]
+    if "macro_f1_interval" in model:
+        low, high = model["macro_f1_interval"]
+        lines += [
+            "",
+            f"The model's macro-F1 {model['macro_f1']:.4f} has a 95 % bootstrap interval of [{low:.4f}, {high:.4f}] "
+            f"({model['bootstrap_resamples']:,} resamples of these {model['rows']:,} articles): how far it moves "
+            "with which articles happen to be in the test.",
+        ]
     lines += ["", "| label | P | R | F1 | F1 TF-IDF careful | F1 TF-IDF publisher | F1 publisher labels | support |"]
     lines.append("|---|---|---|---|---|---|---|---|")
     for label, m in result["model"]["per_label"].items():
