@@ -455,6 +455,8 @@ def test_compare_runs_scores_the_slice_and_publisher_labels_on_the_build_the_run
 
 def test_cross_fitting_scores_each_fold_with_a_mix_chosen_on_the_others():
     from training.compare_runs import crossfit_macro_f1
+    from training.compare_runs import main as compare_main
+    from training.train_classifier import choose_lexical_weight
 
     rng = np.random.default_rng(0)
     y = np.repeat(np.arange(3), 20)
@@ -467,7 +469,10 @@ def test_cross_fitting_scores_each_fold_with_a_mix_chosen_on_the_others():
     half = np.where(np.arange(60)[:, None] < 30, knowing, np.log(np.full((60, 3), 1 / 3)))
     mean, spread = crossfit_macro_f1(noise, half, y, [0.0, 0.5, 1.0], folds=3)
     assert mean == crossfit_macro_f1(noise, half, y, [0.0, 0.5, 1.0], folds=3)[0]  # seeded: repeatable
-    assert 0.3 < mean < 1.0 and spread >= 0.0
+    _, _, in_sample = choose_lexical_weight(noise, half, y, [0.0, 0.5, 1.0])
+    assert 0.3 < mean <= max(in_sample.values()) and spread >= 0.0  # held out, it cannot beat the in-sample best
+    with pytest.raises(SystemExit):
+        compare_main(["some-run", "--crossfit", "1"])  # one fold holds nothing out
 
 
 def test_paired_bootstrap_measures_a_difference_on_the_rows_both_runs_scored():
@@ -476,15 +481,20 @@ def test_paired_bootstrap_measures_a_difference_on_the_rows_both_runs_scored():
     y = np.repeat(np.arange(3), 30)
     wrong = y.copy()
     wrong[::3] = (y[::3] + 1) % 3  # a third of the rows wrong
-    reference = {"ids": [f"a{i}" for i in range(90)], "y": y, "pred": wrong}
+    reference = {"ids": [f"a{i}" for i in range(90)], "y": y, "pred": wrong, "labels": ["a", "b", "c"]}
     same = paired_bootstrap(reference, reference, 50)
     assert same == {"rows": 90, "difference": 0.0, "interval": [0.0, 0.0]}
     order = list(range(89, -1, -1))  # the other run lists the articles in another order, and one fewer
-    better = {"ids": [f"a{i}" for i in order][1:], "y": y[order][1:], "pred": y[order][1:]}  # every row right
+    right = y[order][1:]  # every row right
+    better = {"ids": [f"a{i}" for i in order][1:], "y": right, "pred": right, "labels": ["a", "b", "c"]}
     result = paired_bootstrap(reference, better, 200)
     assert result["rows"] == 89 and result["difference"] > 0.3 and result["interval"][0] > 0
     with pytest.raises(ValueError, match="different labels"):
         paired_bootstrap(reference, better | {"y": (y[order][1:] + 1) % 3}, 10)
+    with pytest.raises(ValueError, match="different label lists"):
+        paired_bootstrap(reference, better | {"labels": ["b", "a", "c"]}, 10)
+    with pytest.raises(ValueError, match="no article in common"):
+        paired_bootstrap(reference, better | {"ids": [f"z{i}" for i in range(89)]}, 10)
 
 
 def test_clean_comparisons_leave_out_rows_any_run_trained_on_whichever_corpus_holds_them(tmp_path, tiny_bert_dir):

@@ -135,7 +135,7 @@ def selection_scores(
     y = np.concatenate(y_all)
     out["selection_macro_f1"] = round(float(f1_score(y, np.concatenate(pred_all), average="macro")), 4)
     if predictions is not None:
-        predictions.update(ids=ids_all, y=y, pred=np.concatenate(pred_all))
+        predictions.update(ids=ids_all, y=y, pred=np.concatenate(pred_all), labels=classifier.config.labels)
     if folds:
         grid = lexical_weights(config) if classifier.lexical else [0.0]
         neural, lexical = (np.concatenate(arrays) for arrays in zip(*parts, strict=True))
@@ -152,14 +152,19 @@ def paired_bootstrap(reference: dict, other: dict, resamples: int, seed: int = 1
 
     from training.resampling import bootstrap_macro_f1, interval
 
+    if reference["labels"] != other["labels"]:
+        raise ValueError("the two runs have different label lists: their predictions cannot be compared")
     position = {article: i for i, article in enumerate(other["ids"])}
     mine = [i for i, article in enumerate(reference["ids"]) if article in position]
+    if not mine:
+        raise ValueError("the two runs scored no article in common: compare runs of one corpus build")
     theirs = [position[reference["ids"][i]] for i in mine]
     y, a, b = reference["y"][mine], reference["pred"][mine], other["pred"][theirs]
     if not np.array_equal(y, other["y"][theirs]):
         raise ValueError("the two runs read different labels for the same articles: different corpus builds")
-    draws = bootstrap_macro_f1(y, [a, b], resamples, seed)
-    difference = f1_score(y, b, average="macro") - f1_score(y, a, average="macro")
+    labels = list(range(len(reference["labels"])))  # every label, in every resample and in the point figure
+    draws = bootstrap_macro_f1(y, [a, b], resamples, seed, labels)
+    difference = f1_score(y, b, labels=labels, average="macro") - f1_score(y, a, labels=labels, average="macro")
     spread = interval(draws[:, 1] - draws[:, 0])
     return {"rows": len(y), "difference": round(float(difference), 4), "interval": spread}
 
@@ -171,8 +176,10 @@ def crossfit_macro_f1(
 
     The rows (validation + calibration) are split into ``folds`` stratified folds; each fold is scored with
     the encoder temperature and lexical weight that ``train_classifier`` would choose on the other folds. So
-    the figure judges the run's two halves and the mixing rule, not one weight fitted on 485 calibration rows;
-    mean and standard deviation over ``repeats`` seeded splits."""
+    the figure judges the run's two halves and the mixing rule, not one weight fitted on 485 calibration rows
+    (the encoder's checkpoint was still chosen on validation: only the mix is held out here). Mean and standard
+    deviation over ``repeats`` seeded splits: how much the split moves it, not which articles were drawn
+    (``--bootstrap`` measures that)."""
     from sklearn.metrics import f1_score
     from sklearn.model_selection import KFold, StratifiedKFold
 
@@ -274,6 +281,14 @@ def render(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def folds(value: str) -> int:
+    """``--crossfit``'s K: 0 (off) or at least 2 folds."""
+    k = int(value)
+    if k == 1 or k < 0:
+        raise argparse.ArgumentTypeError("K must be 0 (off) or at least 2")
+    return k
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", type=Path)
@@ -293,7 +308,7 @@ def main(argv: list[str] | None = None) -> None:
         help="score only the rows none of the runs trained on (every run needs its trained_ids.npy)",
     )  # fmt: skip
     parser.add_argument(
-        "--crossfit", type=int, default=0, metavar="K",
+        "--crossfit", type=folds, default=0, metavar="K",
         help="also score each run with its lexical weight and temperature refitted on K-1 of K folds of the "
         "validation + calibration rows and scored on the K-th (5 seeded splits): the halves and the mixing rule "
         "judged on 2,000+ rows instead of a weight fitted on calibration alone",
