@@ -81,9 +81,9 @@ def selection_scores(
     from sklearn.metrics import f1_score
 
     from service.models.topics.classifier import TopicClassifier
-    from training.config import project_path
+    from training.config import lexical_weights, project_path
     from training.provenance import overlap, trained_hashes
-    from training.train_classifier import article_text, lexical_weights
+    from training.train_classifier import article_text
 
     config = yaml.safe_load((run_dir / "training_config.yaml").read_text())
     classifier = TopicClassifier.load(run_dir)
@@ -284,7 +284,7 @@ def render(rows: list[dict]) -> str:
 def folds(value: str) -> int:
     """``--crossfit``'s K: 0 (off) or at least 2 folds."""
     k = int(value)
-    if k == 1 or k < 0:
+    if k < 0 or k == 1:
         raise argparse.ArgumentTypeError("K must be 0 (off) or at least 2")
     return k
 

@@ -49,6 +49,11 @@ def lexical_rows_setting(config: dict) -> str:
     return (config.get("lexical") or {}).get("rows", "train")
 
 
+def lexical_weights(config: dict) -> list[float]:
+    """``lexical.weights`` of a classifier config: the mixing weights tried (0.0, 0.1 ... 1.0 where absent)."""
+    return (config.get("lexical") or {}).get("weights", [round(0.1 * i, 1) for i in range(11)])
+
+
 def write_training_outputs(out_dir: Path, config: dict, metrics: dict, stage: str = "") -> dict:
     """Save the exact config next to an artifact and its metrics, with peak RSS, artifact size and CPU added.
 

@@ -53,7 +53,7 @@ def classifier_eval_tables(result: dict) -> str:
         ]
     lines += ["", "| label | P | R | F1 | F1 TF-IDF careful | F1 TF-IDF publisher | F1 publisher labels | support |"]
     lines.append("|---|---|---|---|---|---|---|---|")
-    for label, m in result["model"]["per_label"].items():
+    for label, m in model["per_label"].items():
         others = " | ".join(f"{result[k]['per_label'][label]['f1']:.3f}" for _, k in EVAL_ROWS[1:])
         lines.append(
             f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {others} | {m['support']} |"

@@ -37,7 +37,14 @@ from service.models.topics.probabilities import mix_log_probabilities, softmax
 from service.text import title_and_body
 from training.baselines import lexical_model, tfidf_logreg
 from training.calibration import choose_threshold, expected_calibration_error, fit_temperature
-from training.config import config_from_args, lexical_rows_setting, load_yaml, project_path, write_training_outputs
+from training.config import (
+    config_from_args,
+    lexical_rows_setting,
+    lexical_weights,
+    load_yaml,
+    project_path,
+    write_training_outputs,
+)
 from training.provenance import record_trained_ids, refuse_trained_on, trained_hashes
 from training.runs import RunDirError, existing_run_dir, prepare_run_dir, shown
 
@@ -202,11 +209,6 @@ def lexical_rows(train_rows: list[dict], which: str) -> list[dict]:
     if not read:
         raise ValueError("lexical.rows is 'read' but no training row is a careful read (label_method 'read')")
     return read
-
-
-def lexical_weights(config: dict) -> list[float]:
-    """The mixing weights tried (``lexical.weights``; default 0.0, 0.1 ... 1.0)."""
-    return (config.get("lexical") or {}).get("weights", [round(0.1 * i, 1) for i in range(11)])
 
 
 def choose_lexical_weight(
