@@ -433,7 +433,7 @@ def test_compare_runs_scores_the_slice_and_publisher_labels_on_the_build_the_run
     earlier = tmp_path / "earlier.json"  # an earlier comparison: its other runs stay as measured, "model" is re-scored
     earlier.write_text(json.dumps([row | {"stale": True}, row | {"run": "older-run", "measured": "2026-01-01"}]))
     compare([str(tmp_path / "model"), "--earlier", str(earlier), "--out", str(tmp_path / "both.json")])
-    kept, again = json.loads((tmp_path / "both.json").read_text())
+    again, kept = json.loads((tmp_path / "both.json").read_text())  # the re-scored run keeps its place
     assert (kept["run"], kept["measured"]) == ("older-run", "2026-01-01")
     assert again["run"] == "model" and "stale" not in again
     assert (row["trained_on"], row["slice_rows"], row["validation_rows"], row["publisher_validation_rows"]) == (

@@ -289,6 +289,14 @@ def folds(value: str) -> int:
     return k
 
 
+def merge_earlier(earlier: list[dict], rows: list[dict]) -> list[dict]:
+    """An earlier comparison's rows kept as measured then (on the build of that day), except runs re-scored now:
+    those take their earlier place in the table; runs new to it follow."""
+    now = {r["run"]: r for r in rows}
+    merged = [now.pop(r["run"], r) for r in earlier]
+    return merged + [r for r in rows if r["run"] in now]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", type=Path)
@@ -333,8 +341,8 @@ def main(argv: list[str] | None = None) -> None:
         rows[0]["versus_first"] = {"reference": True}
         for row, kept in zip(rows[1:], predictions[1:], strict=True):
             row["versus_first"] = {"run": rows[0]["run"]} | paired_bootstrap(predictions[0], kept, args.bootstrap)
-    if args.earlier:  # kept as measured then (on the build of that day), unless re-scored now
-        rows = [r for r in json.loads(args.earlier.read_text()) if r["run"] not in {d.name for d in args.runs}] + rows
+    if args.earlier:
+        rows = merge_earlier(json.loads(args.earlier.read_text()), rows)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(rows, indent=2) + "\n")
