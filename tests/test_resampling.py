@@ -35,3 +35,13 @@ def test_the_card_states_the_interval_beside_the_figure():
     assert "macro-F1 0.9139 has a 95 % bootstrap interval of [0.9012, 0.9251] (1,000 resamples of these 1,465" in tables
     older = {k: v for k, v in model.items() if k not in ("macro_f1_interval", "bootstrap_resamples")}
     assert "bootstrap interval" not in classifier_eval_tables({"model": older} | {key: row for key in keys})
+
+
+def test_every_draw_averages_over_the_labels_of_the_whole_set():
+    y = np.array([0] * 60 + [1] * 39 + [2])  # label 2: one article, absent from most draws
+    pred = y.copy()
+    pred[:6] = 1
+    draws = bootstrap_macro_f1(y, [pred], 100)
+    np.testing.assert_array_equal(draws, bootstrap_macro_f1(y, [pred], 100, labels=[0, 1, 2]))
+    # A draw without label 2 scores it 0 (no row, no prediction), so the figure cannot pass the two-label best
+    assert draws[:, 0].min() < 0.7

@@ -251,15 +251,16 @@ def main(argv: list[str] | None = None) -> None:
     neural = classifier.neural_logits(texts, batch_size=32)
     logits = classifier.combine(texts, neural)
     probs_raw, probs = softmax(logits), classifier.probabilities(logits)
+    pred = probs.argmax(1)
     result: dict = {
         "test_set": "gold: June-2025 articles read twice and adjudicated (docs/annotation.md)",
         "gold_articles": len(gold_all),
         "left_out_other": len(gold_all) - len(test_rows),
-        "model": scores(y, probs.argmax(1), labels)
+        "model": scores(y, pred, labels)
         | probability_scores(y, probs, gold_sets, classifier.config.threshold)
         | {"ece_before_temperature": round(expected_calibration_error(probs_raw, y), 4)},
     }
-    draws = bootstrap_macro_f1(y, [probs.argmax(1)], RESAMPLES, seed, labels=list(range(len(labels))))
+    draws = bootstrap_macro_f1(y, [pred], RESAMPLES, seed, labels=list(range(len(labels))))
     result["model"]["macro_f1_interval"] = interval(draws[:, 0])
     result["model"]["bootstrap_resamples"] = RESAMPLES
     for name, baseline_probs in baselines.items():
@@ -295,7 +296,7 @@ def main(argv: list[str] | None = None) -> None:
             result["model"]["macro_f1"] - result["tfidf_careful_labels"]["macro_f1"], 4
         ),
     }
-    result["per_source_year"] = per_source_tables(classifier, model_dir, corpus, test_rows, probs.argmax(1))
+    result["per_source_year"] = per_source_tables(classifier, model_dir, corpus, test_rows, pred)
     (model_dir / "eval.json").write_text(json.dumps(result, indent=2))
     log_scoring(
         model_dir, "training.evaluate_classifier", backend, len(test_rows), result["model"]["macro_f1"],

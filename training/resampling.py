@@ -10,7 +10,10 @@ def bootstrap_macro_f1(
     y: np.ndarray, predictions: list[np.ndarray], resamples: int, seed: int = 13, labels: list[int] | None = None
 ) -> np.ndarray:
     """Macro-F1 of each prediction array on ``resamples`` draws (with replacement) of the rows, the same draws
-    for every array (paired): shape ``(resamples, len(predictions))``."""
+    for every array (paired): shape ``(resamples, len(predictions))``. Every draw averages over the same
+    ``labels`` (default: those of the full ``y``), not just the labels that draw happens to contain."""
+    if labels is None:
+        labels = np.unique(y).tolist()
     rng = np.random.default_rng(seed)
     out = np.empty((resamples, len(predictions)))
     for i in range(resamples):
